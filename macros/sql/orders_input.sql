@@ -1,0 +1,73 @@
+{#- Where the raw order lines come from: a table declared as the source orders.order_lines
+    when var orders_table is set, otherwise the file at var orders_path. Only staging models
+    call these macros. -#}
+
+{% macro orders_path() -%}
+    {%- set path = var('orders_path') | string -%}
+    {%- if not (path.endswith('.parquet') or path.endswith('.csv')) -%}
+        {{ exceptions.raise_compiler_error("var orders_path must name a .parquet or .csv file, got '" ~ path ~ "'") }}
+    {%- endif -%}
+    {{ return(path) }}
+{%- endmacro %}
+
+{% macro orders_relation() -%}
+    {%- if var('orders_table') -%}
+        {{ return(source('orders', 'order_lines')) }}
+    {%- else -%}
+        {{ return(adapter.dispatch('read_orders_file', 'segmentation')(orders_path())) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__read_orders_file(path) -%}
+    {%- set quoted = "'" ~ path | replace("'", "''") ~ "'" -%}
+    {%- if path.endswith('.csv') -%}
+        {#- Everything as text: staging casts, and a value that does not parse is flagged, not fatal. -#}
+        read_csv({{ quoted }}, header = true, all_varchar = true)
+    {%- else -%}
+        read_parquet({{ quoted }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The input's columns as a dict of lower-cased name -> (name as written, type), at run time.
+    A missing file is reported by name before DuckDB's own error. -#}
+{% macro orders_input_columns() -%}
+    {%- if not execute -%}{{ return({}) }}{%- endif -%}
+    {%- if not var('orders_table') -%}
+        {%- do adapter.dispatch('assert_orders_file_exists', 'segmentation')(orders_path()) -%}
+    {%- endif -%}
+    {%- set described = run_query('describe select * from ' ~ orders_relation()) -%}
+    {%- set columns = {} -%}
+    {%- for row in described.rows -%}
+        {%- do columns.update({row[0] | lower: (row[0], row[1] | lower)}) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{% macro duckdb__assert_orders_file_exists(path) -%}
+    {%- set found = run_query("select count(*) from glob('" ~ path | replace("'", "''") ~ "')").columns[0].values()[0] -%}
+    {%- if found == 0 -%}
+        {{ exceptions.raise_compiler_error("orders file not found: '" ~ path ~ "' (var orders_path; a relative path is read from the directory dbt runs in). Run `make build` to generate the demo data, or pass --vars '{orders_path: <your file>}'.") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Fail with the list of what is missing, and what was found, when a required column is absent. -#}
+{% macro require_columns(columns, required, layout) -%}
+    {%- if execute -%}
+        {%- set missing = [] -%}
+        {%- for name in required -%}
+            {%- if name | lower not in columns -%}{%- do missing.append(name) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error("order lines (" ~ layout ~ " layout, " ~ (var('orders_table') or var('orders_path')) ~ ") miss required column(s): " ~ missing | join(', ') ~ ". Found: " ~ columns.values() | map('first') | join(', ')) }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A column of the input, quoted as written (a parse-time placeholder before execution). -#}
+{% macro input_column(columns, name) -%}
+    {%- if name | lower in columns -%}
+        {{ adapter.quote(columns[name | lower][0]) }}
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,104 @@
+{#- Every staged line once, with rejection_reason null when the line is usable. Rules are
+    tried in order; a line gets the first reason that applies. -#}
+
+with
+
+order_lines as (
+    select * from {{ staged_order_lines() }}
+),
+
+non_product_stock_codes as (
+    select product_id_pattern from {{ ref('non_product_stock_codes') }}
+),
+
+non_product_lines as (
+    select distinct order_lines.source_line_number
+    from order_lines
+    inner join non_product_stock_codes
+        on order_lines.product_id like non_product_stock_codes.product_id_pattern escape '\'
+),
+
+line_checks as (
+    select
+        order_lines.*,
+        case
+            when order_lines.unparseable_columns <> ''
+                then 'unparseable value in ' || order_lines.unparseable_columns
+            when order_lines.customer_id is null then 'missing customer_id'
+            when order_lines.order_id is null then 'missing order_id'
+            when order_lines.product_id is null then 'missing product_id'
+            when order_lines.ordered_at is null then 'missing ordered_at'
+            when order_lines.quantity is null then 'missing quantity'
+            when order_lines.unit_price is null then 'missing unit_price'
+            when order_lines.returned_quantity is null then 'missing returned_quantity'
+            when non_product_lines.source_line_number is not null then 'non-product line'
+            when order_lines.ordered_at < cast('1990-01-01' as timestamp)
+                then 'ordered_at before 1990-01-01'
+            when order_lines.ordered_at > {{ dbt.current_timestamp() }} then 'ordered_at in the future'
+            when not order_lines.is_return_line and order_lines.quantity <= 0
+                then 'quantity not positive'
+            when order_lines.unit_price < 0 then 'negative unit_price'
+            when order_lines.unit_price = 0 then 'zero unit_price on a product line'
+            when order_lines.returned_quantity < 0 then 'negative returned_quantity'
+            when not order_lines.is_return_line and order_lines.returned_quantity > order_lines.quantity
+                then 'returned_quantity exceeds quantity'
+        end as line_rejection_reason
+    from order_lines
+    left join non_product_lines
+        on order_lines.source_line_number = non_product_lines.source_line_number
+),
+
+duplicates_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by
+                order_id, customer_id, ordered_at, product_id, quantity, unit_price,
+                returned_quantity, is_return_line
+            order by source_line_number
+        ) as copy_number
+    from line_checks
+    where line_rejection_reason is null
+),
+
+purchased_products as (
+    select distinct customer_id, product_id
+    from duplicates_ranked
+    where copy_number = 1 and not is_return_line
+),
+
+checked as (
+    select
+        line_checks.*,
+        case
+            when line_checks.line_rejection_reason is not null then line_checks.line_rejection_reason
+            when duplicates_ranked.copy_number > 1 then 'duplicate line'
+            when line_checks.is_return_line and purchased_products.customer_id is null
+                then 'return without a purchase of the product by the customer'
+        end as rejection_reason
+    from line_checks
+    left join duplicates_ranked
+        on line_checks.source_line_number = duplicates_ranked.source_line_number
+    left join purchased_products
+        on line_checks.customer_id = purchased_products.customer_id
+        and line_checks.product_id = purchased_products.product_id
+),
+
+final as (
+    select
+        source_line_number,
+        order_id,
+        customer_id,
+        ordered_at,
+        product_id,
+        quantity,
+        unit_price,
+        returned_quantity,
+        is_return_line,
+        line_value,
+        rejection_reason,
+        rejection_reason is null as is_valid
+    from checked
+)
+
+select * from final

@@ -1,0 +1,56 @@
+with
+
+customers as (
+    select customer_id, segment_id, net_spending from {{ ref('dim_customers') }}
+),
+
+segments as (
+    select segment_id, segment_name, suggested_action, naming_rule_id
+    from {{ ref('int_segments_named') }}
+),
+
+feature_stats as (
+    select * from {{ ref('int_segment_feature_stats') }}
+),
+
+sizes as (
+    select
+        segment_id,
+        count(*) as customers,
+        sum(net_spending) as net_revenue
+    from customers
+    group by segment_id
+),
+
+profiles_wide as (
+    select
+        segment_id,
+        {%- for feature in customer_features() %}
+        max(case when feature = '{{ feature }}' then mean_value end) as mean_{{ feature }},
+        max(case when feature = '{{ feature }}' then median_value end) as median_{{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from feature_stats
+    group by segment_id
+),
+
+final as (
+    select
+        sizes.segment_id,
+        segments.segment_name,
+        segments.suggested_action,
+        segments.naming_rule_id,
+        sizes.customers,
+        cast(sizes.customers as double) / sum(sizes.customers) over () as share_of_customers,
+        sizes.net_revenue,
+        cast(sizes.net_revenue as double) / nullif(cast(sum(sizes.net_revenue) over () as double), 0)
+            as share_of_net_revenue,
+        {%- for feature in customer_features() %}
+        profiles_wide.mean_{{ feature }},
+        profiles_wide.median_{{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from sizes
+    inner join segments on sizes.segment_id = segments.segment_id
+    inner join profiles_wide on sizes.segment_id = profiles_wide.segment_id
+)
+
+select * from final

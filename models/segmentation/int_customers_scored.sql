@@ -1,0 +1,74 @@
+{#- Every customer assigned to the nearest centroid, in SQL: the fitted model is data, so
+    scoring needs no Python. Ties go to the lower segment_id. -#}
+
+with
+
+customers as (
+    select
+        customer_id,
+        {%- for feature in model_features() %}
+        {{ feature.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_customers_featurized') }}
+),
+
+centroids as (
+    select segment_id, feature, centroid from {{ ref('int_segment_centroids') }}
+),
+
+scaling as (
+    {{ pivot_feature_scaling(ref('int_segment_feature_scaling')) }}
+),
+
+customers_in_model_space as (
+    select
+        customers.customer_id,
+        {%- for feature in model_features() %}
+        {{ model_space_value('customers.' ~ feature.name, feature, 'scaling') }} as {{ feature.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from customers
+    cross join scaling
+),
+
+centroids_wide as (
+    select
+        segment_id,
+        {%- for feature in model_features() %}
+        -- a feature left out of the fit has no centroid row; its model-space value is 0
+        coalesce(max(case when feature = '{{ feature.name }}' then centroid end), 0) as {{ feature.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from centroids
+    group by segment_id
+),
+
+distances as (
+    select
+        customers_in_model_space.customer_id,
+        centroids_wide.segment_id,
+        sqrt(
+            {%- for feature in model_features() %}
+            power(customers_in_model_space.{{ feature.name }} - centroids_wide.{{ feature.name }}, 2){{ ' +' if not loop.last }}
+            {%- endfor %}
+        ) as distance_to_centroid
+    from customers_in_model_space
+    cross join centroids_wide
+),
+
+ranked as (
+    select
+        customer_id,
+        segment_id,
+        distance_to_centroid,
+        row_number() over (
+            partition by customer_id order by distance_to_centroid, segment_id
+        ) as nearness_rank
+    from distances
+),
+
+final as (
+    select customer_id, segment_id, distance_to_centroid
+    from ranked
+    where nearness_rank = 1
+)
+
+select * from final

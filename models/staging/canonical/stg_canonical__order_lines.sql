@@ -1,0 +1,57 @@
+{{ config(enabled=orders_format() in ['demo', 'canonical']) }}
+
+{%- set columns = orders_input_columns() -%}
+{%- set required = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price', 'returned_quantity'] -%}
+{%- do require_columns(columns, required, 'canonical') -%}
+{%- set type_of = {} -%}
+{%- for name in required -%}{%- do type_of.update({name: (columns.get(name) or ('', ''))[1]}) -%}{%- endfor %}
+
+with
+
+order_lines as (
+    select
+        {%- for name in required %}
+        {{ input_column(columns, name) }} as raw_{{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ orders_relation() }}
+),
+
+parsed as (
+    select
+        row_number() over () as source_line_number,
+        {{ clean_id('raw_order_id') }} as order_id,
+        {{ clean_id('raw_customer_id') }} as customer_id,
+        {{ parse_as('raw_ordered_at', 'timestamp', type_of.ordered_at) }} as ordered_at,
+        {{ clean_id('raw_product_id') }} as product_id,
+        {{ parse_as('raw_quantity', 'integer', type_of.quantity) }} as quantity,
+        {{ parse_as('raw_unit_price', 'decimal(18,4)', type_of.unit_price) }} as unit_price,
+        {{ parse_as('raw_returned_quantity', 'integer', type_of.returned_quantity) }} as returned_quantity,
+        raw_ordered_at,
+        raw_quantity,
+        raw_unit_price,
+        raw_returned_quantity
+    from order_lines
+),
+
+final as (
+    select
+        source_line_number,
+        order_id,
+        customer_id,
+        ordered_at,
+        product_id,
+        quantity,
+        unit_price,
+        returned_quantity,
+        false as is_return_line,
+        cast((quantity - returned_quantity) * unit_price as decimal(38,4)) as line_value,
+        concat_ws(', ',
+            {{ unparseable_flag('raw_ordered_at', 'ordered_at', 'ordered_at') }},
+            {{ unparseable_flag('raw_quantity', 'quantity', 'quantity') }},
+            {{ unparseable_flag('raw_unit_price', 'unit_price', 'unit_price') }},
+            {{ unparseable_flag('raw_returned_quantity', 'returned_quantity', 'returned_quantity') }}
+        ) as unparseable_columns
+    from parsed
+)
+
+select * from final

@@ -1,0 +1,58 @@
+"""A short summary of the last build, read from the marts: what `make build` prints.
+
+    python -m segmentation.summary [--db segmentation.duckdb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def summarize(db_path: Path) -> str:
+    """Customers, chosen k, segment names and sizes, and rejected lines, as text."""
+    if not db_path.exists():
+        raise FileNotFoundError(f"no database at {db_path}: run `make build` first")
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        customers = con.execute("select count(*) from dim_customers").fetchone()[0]
+        k, chosen_by, sample = con.execute(
+            "select k, chosen_by, sample_size from segment_k_sweep where is_chosen"
+        ).fetchone()
+        segments = con.execute(
+            "select segment_id, segment_name, customers, share_of_customers, share_of_net_revenue "
+            "from segment_profiles order by segment_id"
+        ).fetchall()
+        rejected = con.execute(
+            "select rejection_reason, count(*) from fct_rejected_order_lines "
+            "group by 1 order by 2 desc, 1"
+        ).fetchall()
+    lines = [
+        f"customers segmented: {customers:,} (model fitted on {sample:,})",
+        f"chosen k: {k} ({chosen_by})",
+        "segments:",
+        *(f"  {sid:>2}  {name:<28} {n:>10,} customers  {sc:6.1%} of customers  "
+          f"{sr:6.1%} of net revenue" for sid, name, n, sc, sr in segments),
+        "rejected order lines: " + (", ".join(f"{reason}: {n:,}" for reason, n in rejected) or "none"),
+        f"results: {db_path} (marts dim_customers, segment_profiles, segment_k_sweep, "
+        "segment_centroids, fct_rejected_order_lines)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path,
+                        default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")))
+    args = parser.parse_args(argv)
+    try:
+        sys.stdout.write(summarize(args.db) + "\n")
+    except (FileNotFoundError, duckdb.Error) as err:
+        sys.exit(f"summary: {err}")
+
+
+if __name__ == "__main__":
+    main()
