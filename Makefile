@@ -14,8 +14,8 @@ build: install $(DEMO_DATA)
 	$(BIN)/python -m segmentation.summary
 
 test: install-dev
-	$(BIN)/ruff check segmentation tests
 	$(BIN)/pytest
+	$(BIN)/ruff check segmentation tests
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

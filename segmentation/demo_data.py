@@ -81,6 +81,20 @@ def _order_timestamps(rng: np.random.Generator, n: int, recent_only: np.ndarray)
     return start + offsets.astype("timedelta64[s]")
 
 
+def _distinct_products_per_order(rng: np.random.Generator, line_order: np.ndarray,
+                                 product_p: np.ndarray) -> np.ndarray:
+    """A product per line, never the same product twice in one order (a shop merges those)."""
+    product = rng.choice(PRODUCTS, size=line_order.size, p=product_p)
+    while True:
+        key = line_order.astype(np.int64) * PRODUCTS + product
+        order = np.argsort(key, kind="stable")
+        repeated = np.zeros(key.size, dtype=bool)
+        repeated[order[1:]] = key[order[1:]] == key[order[:-1]]
+        if not repeated.any():
+            return product
+        product[repeated] = rng.choice(PRODUCTS, size=int(repeated.sum()), p=product_p)
+
+
 def _chunk(rng: np.random.Generator, first_customer: int, n_customers: int,
            prices: np.ndarray, product_p: np.ndarray, first_order: int) -> tuple[pa.Table, pa.Table, int]:
     shares = np.array([s.share for s in PLANTED_SEGMENTS])
@@ -103,7 +117,7 @@ def _chunk(rng: np.random.Generator, first_customer: int, n_customers: int,
 
     line_order = np.repeat(np.arange(order_customer.size), n_lines)
     line_customer = order_customer[line_order]
-    product = rng.choice(PRODUCTS, size=line_order.size, p=product_p)
+    product = _distinct_products_per_order(rng, line_order, product_p)
     quantity = per_segment("min_quantity")[line_customer] + rng.poisson(
         per_segment("extra_quantity")[line_customer]
     )

@@ -34,6 +34,8 @@ def test_has_the_shape_of_real_orders(demo):
             "select count(*) / count(distinct customer_id), min(quantity), "
             "bool_and(returned_quantity between 0 and quantity), min(unit_price) from lines").fetchone()
         assert 10 <= per_line[0] <= 16 and per_line[1] >= 1 and per_line[2] and per_line[3] > 0
+        repeats = con.execute("select count(*) - count(distinct (order_id, product_id)) from lines")
+        assert repeats.fetchone()[0] == 0, "a product appears at most once per order"
         one_order, mean_spend, median_spend = con.execute(
             "select avg((orders = 1)::int), avg(spend), median(spend) from ("
             " select customer_id, count(distinct order_id) orders,"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -100,8 +102,6 @@ def test_analyses_compile_and_run(demo_build, demo_data):
 
 def test_docs_generate_and_everything_is_documented(demo_build, demo_data):
     """dbt docs generate works, and every model, column, seed, source and macro has a description."""
-    import json
-
     workdir = demo_build.db.parent
     run_dbt(workdir, "docs", "generate",
             vars={"orders_format": "demo", "orders_path": str(demo_data)})
@@ -112,7 +112,8 @@ def test_docs_generate_and_everything_is_documented(demo_build, demo_data):
         documented = manifest["nodes"].get(unique_id) or manifest["sources"][unique_id]
         if not documented["description"].strip():
             undocumented.append(unique_id)
-        described = {name.lower() for name, col in documented["columns"].items() if col["description"].strip()}
+        described = {name.lower() for name, col in documented["columns"].items()
+                     if col["description"].strip()}
         undocumented += [f"{unique_id}.{c}" for c in node["columns"] if c.lower() not in described]
     for unique_id, macro in manifest["macros"].items():
         if macro["package_name"] == "segmentation" and not macro["description"].strip():
