@@ -32,7 +32,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 demo-data: $(DEMO_DATA)
-$(DEMO_DATA): | install
+$(DEMO_DATA): segmentation/demo_data.py | install
 	$(BIN)/python -m segmentation.demo_data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $@
 
 lint: install-dev

@@ -19,8 +19,9 @@ def summarize(db_path: Path) -> str:
         raise FileNotFoundError(f"no database at {db_path}: run `make build` first")
     with duckdb.connect(str(db_path), read_only=True) as con:
         customers = con.execute("select count(*) from dim_customers").fetchone()[0]
-        k, chosen_by, sample = con.execute(
-            "select k, chosen_by, sample_size from segment_k_sweep where is_chosen"
+        run_id, mode, model_run_id, k, chosen_by, sample, id_assignment = con.execute(
+            "select run_id, segmentation_mode, model_run_id, k, chosen_by, sample_size, id_assignment "
+            "from segment_model_runs where is_latest"
         ).fetchone()
         segments = con.execute(
             "select segment_id, segment_name, customers, share_of_customers, share_of_net_revenue "
@@ -30,15 +31,18 @@ def summarize(db_path: Path) -> str:
             "select rejection_reason, count(*) from fct_rejected_order_lines "
             "group by 1 order by 2 desc, 1"
         ).fetchall()
+    model = "a new fit" if mode == "fit" else f"the stored model of run {model_run_id}"
     lines = [
+        f"run {run_id}: {mode} build, customers scored with {model}",
         f"customers segmented: {customers:,} (model fitted on {sample:,})",
-        f"chosen k: {k} ({chosen_by})",
+        f"chosen k: {k} ({chosen_by}); segment ids: {id_assignment}",
         "segments:",
         *(f"  {sid:>2}  {name:<28} {n:>10,} customers  {sc:6.1%} of customers  "
           f"{sr:6.1%} of net revenue" for sid, name, n, sc, sr in segments),
         "rejected order lines: " + (", ".join(f"{reason}: {n:,}" for reason, n in rejected) or "none"),
-        f"results: {db_path} (marts dim_customers, segment_profiles, segment_k_sweep, "
-        "segment_centroids, fct_rejected_order_lines)",
+        f"results: {db_path} (marts dim_customers, segment_profiles, segment_k_sweep, segment_centroids, "
+        "segment_model_runs, segment_history, segment_transitions, fct_segment_memberships, "
+        "fct_rejected_order_lines)",
     ]
     return "\n".join(lines)
 

@@ -7,7 +7,8 @@ feature, transformed in SQL) and the feature scaling table; nothing here imports
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 
 import numpy as np
@@ -38,17 +39,10 @@ def settings_from_config(config: Mapping[str, Any]) -> FitSettings:
                        segment_count=whole("segment_count"))
 
 
-def forward_logs(emit: Callable[[str, bool], None]) -> None:
-    """Send this package's log records to `emit(message, is_warning)` (dbt's logger, say)."""
-
-    class _Forward(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            emit(f"segmentation: {record.getMessage()}", record.levelno >= logging.WARNING)
-
-    log.handlers = [h for h in log.handlers if type(h).__name__ != "_Forward"]
-    log.addHandler(_Forward())
-    log.setLevel(logging.INFO)
-    log.propagate = False  # the handler above is the one place these records go
+def library_versions() -> str:
+    """The versions of the libraries that shape a fit, for the run registry."""
+    return ", ".join(f"{name} {version(name)}"
+                     for name in ("scikit-learn", "numpy", "pandas", "scipy", "kneed"))
 
 
 def model_matrix(training: pd.DataFrame, scaling: pd.DataFrame,
@@ -87,6 +81,7 @@ def k_sweep_table(training: pd.DataFrame, scaling: pd.DataFrame, settings: FitSe
     result["chosen_by"] = np.where(result["is_chosen"], chosen_by, None)
     result["sample_size"] = X.shape[0]
     result["features"] = ", ".join(used)
+    result["library_versions"] = library_versions()
     return result
 
 

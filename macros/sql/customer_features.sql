@@ -30,3 +30,14 @@
     {%- endfor -%}
     {{ return(configured) }}
 {%- endmacro %}
+
+{#- The model features of `relation_alias` as text pieces for dbt.concat / dbt.hash: the
+    fingerprint of a customer's model input. -#}
+{% macro model_feature_text(relation_alias) -%}
+    {%- set pieces = [] -%}
+    {%- for feature in model_features() -%}
+        {%- if not loop.first -%}{%- do pieces.append("'|'") -%}{%- endif -%}
+        {%- do pieces.append("coalesce(cast(" ~ relation_alias ~ "." ~ feature.name ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+    {%- endfor -%}
+    {{ return(pieces) }}
+{%- endmacro %}

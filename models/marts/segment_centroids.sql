@@ -1,37 +1,35 @@
-{#- The fitted model as data: per segment and model feature, the centroid in model space and
-    in original units, with the scaling that maps one to the other. -#}
+{#- The model every customer was scored with, as data: per segment and model feature, the
+    centroid in model space and in original units, with the scaling between them. -#}
 
 with
 
-centroids as (
-    select segment_id, feature, centroid, customers_in_sample from {{ ref('int_segment_centroids') }}
-),
-
-scaling as (
-    select feature, feature_position, transform, clip_lower, clip_upper, center, scale
-    from {{ ref('int_segment_feature_scaling') }}
+model as (
+    select * from {{ ref('int_segment_model_current') }}
 ),
 
 final as (
     select
-        cast(centroids.segment_id as bigint) as segment_id,
-        cast(centroids.feature as {{ dbt.type_string() }}) as feature,
-        cast(scaling.feature_position as integer) as feature_position,
-        cast(scaling.transform as {{ dbt.type_string() }}) as transform,
-        cast(centroids.centroid as double) as centroid_model_space,
-        case scaling.transform
+        cast(run_id as {{ dbt.type_string() }}) as run_id,
+        cast(fit_number as bigint) as fit_number,
+        cast(segment_id as bigint) as segment_id,
+        cast(feature as {{ dbt.type_string() }}) as feature,
+        cast(feature_position as integer) as feature_position,
+        cast(transform as {{ dbt.type_string() }}) as transform,
+        cast(is_used as boolean) as is_used,
+        cast(centroid as double) as centroid_model_space,
+        case transform
             {%- for transform in ['none', 'log1p'] %}
             when '{{ transform }}'
-                then {{ inverse_transform_feature('centroids.centroid * scaling.scale + scaling.center', transform) }}
+                then {{ inverse_transform_feature('centroid * scale + center', transform) }}
             {%- endfor %}
         end as centroid_original_units,
-        scaling.clip_lower,
-        scaling.clip_upper,
-        scaling.center,
-        scaling.scale,
-        cast(centroids.customers_in_sample as bigint) as customers_in_sample
-    from centroids
-    inner join scaling on centroids.feature = scaling.feature
+        cast(clip_lower as double) as clip_lower,
+        cast(clip_upper as double) as clip_upper,
+        cast(center as double) as center,
+        cast(scale as double) as scale,
+        cast(customers_in_sample as bigint) as customers_in_sample,
+        cast(matched_distance as double) as matched_distance
+    from model
 )
 
 select * from final

@@ -1,5 +1,5 @@
 {#- Every customer assigned to the nearest centroid, in SQL: the fitted model is data, so
-    scoring needs no Python. Ties go to the lower segment_id. -#}
+    scoring needs no Python (and score mode runs none). Ties go to the lower segment_id. -#}
 
 with
 
@@ -13,11 +13,11 @@ customers as (
 ),
 
 centroids as (
-    select segment_id, feature, centroid from {{ ref('int_segment_centroids') }}
+    select segment_id, feature, centroid from {{ ref('int_segment_model_current') }}
 ),
 
 scaling as (
-    {{ pivot_feature_scaling(ref('int_segment_feature_scaling')) }}
+    {{ pivot_feature_scaling(ref('int_segment_model_current')) }}
 ),
 
 customers_in_model_space as (
@@ -34,8 +34,7 @@ centroids_wide as (
     select
         segment_id,
         {%- for feature in model_features() %}
-        -- a feature left out of the fit has no centroid row; its model-space value is 0
-        coalesce(max(case when feature = '{{ feature.name }}' then centroid end), 0) as {{ feature.name }}{{ ',' if not loop.last }}
+        max(case when feature = '{{ feature.name }}' then centroid end) as {{ feature.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from centroids
     group by segment_id

@@ -1,6 +1,7 @@
 {#- How each model feature is brought into model space, learnt on the sample: clip to the
     [1 - q, q] quantiles, transform (none | log1p), standardise by mean and population
-    standard deviation. A feature with no spread after clipping gets scale 0 and is left out. -#}
+    standard deviation (exact sums, so rebuilds are bit-identical). A feature with no spread
+    after clipping gets scale 0 and is left out. -#}
 {%- set upper = var('segmentation_clip_quantile') | float -%}
 {%- if not (0.5 < upper <= 1) -%}
     {{ exceptions.raise_compiler_error("var segmentation_clip_quantile must be in (0.5, 1], got " ~ var('segmentation_clip_quantile')) }}
@@ -21,18 +22,34 @@ sampled_customers as (
     from sampled_customers
 ),
 
+{{ feature.name }}__transformed as (
+    select
+        bounds.clip_lower,
+        bounds.clip_upper,
+        {{ transform_feature(clipped, feature.get('transform', 'none')) }} as value
+    from sampled_customers
+    cross join {{ feature.name }}__bounds as bounds
+),
+
+{{ feature.name }}__center as (
+    select clip_lower, clip_upper, {{ exact_avg('value') }} as center
+    from {{ feature.name }}__transformed
+    group by clip_lower, clip_upper
+),
+
 {{ feature.name }}__scaling as (
     select
         '{{ feature.name }}' as feature,
         {{ loop.index }} as feature_position,
         '{{ feature.get('transform', 'none') }}' as transform,
-        bounds.clip_lower,
-        bounds.clip_upper,
-        avg({{ transform_feature(clipped, feature.get('transform', 'none')) }}) as center,
-        stddev_pop({{ transform_feature(clipped, feature.get('transform', 'none')) }}) as spread
-    from sampled_customers
-    cross join {{ feature.name }}__bounds as bounds
-    group by bounds.clip_lower, bounds.clip_upper
+        center.clip_lower,
+        center.clip_upper,
+        center.center,
+        -- two passes (mean, then mean squared deviation), both exact: stable and reproducible
+        sqrt({{ exact_avg('power(transformed.value - center.center, 2)') }}) as spread
+    from {{ feature.name }}__transformed as transformed
+    cross join {{ feature.name }}__center as center
+    group by center.clip_lower, center.clip_upper, center.center
 ),
 
 {% endfor -%}

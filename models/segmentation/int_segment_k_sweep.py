@@ -3,7 +3,8 @@
 from dbt_common.events.base_types import EventLevel
 from dbt_common.events.functions import fire_event
 from dbt_common.events.types import Note
-from segmentation.tables import forward_logs, k_sweep_table, settings_from_config
+from segmentation.logs import forward_logs
+from segmentation.tables import k_sweep_table, settings_from_config
 
 
 def model(dbt, session):

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation.demo_data import generate
+from segmentation.demo_data import extend, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
@@ -31,7 +31,8 @@ class DbtRun:
             return con.execute(sql).fetchall()
 
 
-def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> DbtRun:
+def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
+            env: dict | None = None) -> DbtRun:
     """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "segmentation.duckdb"
@@ -40,7 +41,7 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = T
            "--no-use-colors"]
     if vars:
         cmd += ["--vars", json.dumps(vars)]
-    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db)}
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db), **(env or {})}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     run = DbtRun(proc.returncode, proc.stdout + proc.stderr, db)
     if check and proc.returncode != 0:
@@ -52,6 +53,13 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = T
 def demo_data(tmp_path_factory) -> Path:
     """The default demo: 25,000 customers, seed 42, as `make build` generates it."""
     out, _ = generate(25_000, 42, tmp_path_factory.mktemp("demo") / "order_lines.parquet")
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_next_month(demo_data, tmp_path_factory) -> Path:
+    """The default demo a month later: new orders from existing customers, ~5% new customers."""
+    out, _ = extend(demo_data, tmp_path_factory.mktemp("demo_next") / "order_lines.parquet", seed=43)
     return out
 
 

@@ -52,7 +52,7 @@ def test_segment_names_follow_the_profiles(demo_build, demo_data):
 def test_sql_scoring_matches_the_fitted_model(demo_build):
     """Nearest centroid in SQL = nearest centroid in numpy, and a refit gives the same centroids."""
     training = _frame(demo_build, "select * from int_segment_training_set order by customer_id")
-    centroids = _frame(demo_build, "select segment_id, feature, centroid from int_segment_centroids")
+    centroids = _frame(demo_build, "select segment_id, feature, centroid from int_segment_model_current")
     scored = _frame(demo_build, "select customer_id, segment_id from int_customers_scored")
     wide = centroids.pivot(index="segment_id", columns="feature", values="centroid")
     features = [c for c in training.columns if c != "customer_id"]
@@ -84,7 +84,8 @@ def test_model_tables_describe_the_fit(demo_build):
 def test_summary_names_the_segments(demo_build):
     text = summarize(demo_build.db)
     assert "customers segmented: 25,000" in text
-    assert "chosen k: 4 (elbow)" in text
+    assert "chosen k: 4 (elbow); segment ids: first run: ids by size" in text
+    assert ": fit build, customers scored with a new fit" in text
     for name in ("Heavy returners", "Loyal high spenders", "One-order newcomers", "Regulars"):
         assert name in text
 

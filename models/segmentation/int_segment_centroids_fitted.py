@@ -1,9 +1,10 @@
-"""The K-Means fit at the chosen k: centroids in model space, segments numbered by size."""
+"""The K-Means fit at the chosen k: centroids in model space, numbered by size (ids come later)."""
 
 from dbt_common.events.base_types import EventLevel
 from dbt_common.events.functions import fire_event
 from dbt_common.events.types import Note
-from segmentation.tables import centroids_table, forward_logs, settings_from_config
+from segmentation.logs import forward_logs
+from segmentation.tables import centroids_table, settings_from_config
 
 
 def model(dbt, session):

@@ -1,0 +1,31 @@
+{#- Var segmentation_mode: fit (default; sweep, fit, match ids, score) or score (assign
+    customers with the latest stored model, in SQL only). -#}
+{% macro segmentation_mode() -%}
+    {%- set modes = ['fit', 'score'] -%}
+    {%- if var('segmentation_mode') not in modes -%}
+        {{ exceptions.raise_compiler_error("var segmentation_mode must be one of " ~ modes | join(', ') ~ ", got '" ~ var('segmentation_mode') ~ "'") }}
+    {%- endif -%}
+    {{ return(var('segmentation_mode')) }}
+{%- endmacro %}
+
+{#- The stored model history: the model in fit mode, the same table read as a source in score
+    mode (where the fitting models are disabled). Score mode fails with a clear message when no
+    model has been stored yet, or when it was fitted on other features than configured. -#}
+{% macro stored_model_history() -%}
+    {%- if segmentation_mode() == 'fit' -%}
+        {{ return(ref('int_segment_centroid_history')) }}
+    {%- endif -%}
+    {%- set history = source('segment_store', 'int_segment_centroid_history') -%}
+    {%- if execute -%}
+        {%- if adapter.get_relation(history.database, history.schema, history.identifier) is none -%}
+            {{ exceptions.raise_compiler_error("segmentation_mode score needs a stored model, and " ~ history ~ " does not exist: run a build in fit mode first") }}
+        {%- endif -%}
+        {%- set stored = run_query("select feature || ':' || transform from " ~ history ~ " where fit_number = (select max(fit_number) from " ~ history ~ ") group by 1 order by 1").columns[0].values() | list -%}
+        {%- set configured = [] -%}
+        {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none')) -%}{%- endfor -%}
+        {%- if stored != configured | sort -%}
+            {{ exceptions.raise_compiler_error("the stored model was fitted on " ~ stored | join(', ') ~ " but var segmentation_features asks for " ~ configured | join(', ') ~ ": run a fit build, or set the features back") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(history) }}
+{%- endmacro %}

@@ -1,0 +1,37 @@
+{#- Every build's segments: names over time, with the previous name when the naming rules
+    renamed a segment, and whether the segment still exists in the latest build. -#}
+
+with
+
+run_segments as (
+    select * from {{ ref('int_segment_run_segments') }}
+),
+
+latest_run as (
+    select run_id from {{ ref('segment_model_runs') }} where is_latest
+),
+
+with_previous as (
+    select
+        run_segments.*,
+        lag(segment_name) over (partition by segment_id order by run_at, run_id) as previous_segment_name
+    from run_segments
+),
+
+final as (
+    select
+        with_previous.run_id,
+        with_previous.run_at,
+        with_previous.segment_id,
+        with_previous.segment_name,
+        with_previous.previous_segment_name,
+        coalesce(with_previous.previous_segment_name <> with_previous.segment_name, false) as is_renamed,
+        with_previous.naming_rule_id,
+        with_previous.customers,
+        with_previous.net_revenue,
+        latest_run.run_id is not null as is_latest_run
+    from with_previous
+    left join latest_run on with_previous.run_id = latest_run.run_id
+)
+
+select * from final
