@@ -44,7 +44,7 @@ def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Pat
         raise ValueError(f"run_id: {run_id!r} must be letters, digits, '-' or '_'")
     publish_dir = Path(publish_dir)
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    snapshot = publish_dir / SNAPSHOTS / f"{published_at:%Y%m%dT%H%M%S}_{run_id}"
+    snapshot = publish_dir / SNAPSHOTS / f"{published_at:%Y%m%dT%H%M%S%f}_{run_id}"
     snapshot.mkdir(parents=True)
 
     for name, relation in marts.items():

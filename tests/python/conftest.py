@@ -31,18 +31,25 @@ class DbtRun:
             return con.execute(sql).fetchall()
 
 
-def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> DbtRun:
-    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
+def dbt_command(workdir: Path, *args: str, vars: dict | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `dbt <args>` with its database, published marts and
+    artefacts under `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "segmentation.duckdb"
     cmd = [str(DBT), *args, "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
            "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
            "--no-use-colors"]
     if vars:
         cmd += ["--vars", json.dumps(vars)]
-    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db)}
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(workdir / "segmentation.duckdb"),
+           "SEGMENTATION_PUBLISH_DIR": str(workdir / "published")}
+    return cmd, env
+
+
+def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> DbtRun:
+    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
+    cmd, env = dbt_command(workdir, *args, vars=vars)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, db)
+    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, Path(env["SEGMENTATION_DB_PATH"]))
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{run.output[-6000:]}")
     return run
