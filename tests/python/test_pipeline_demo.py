@@ -118,4 +118,7 @@ def test_docs_generate_and_everything_is_documented(demo_build, demo_data):
     for unique_id, macro in manifest["macros"].items():
         if macro["package_name"] == "segmentation" and not macro["description"].strip():
             undocumented.append(unique_id)
+    for unique_id, exposure in manifest["exposures"].items():
+        if not exposure["description"].strip():
+            undocumented.append(unique_id)
     assert not undocumented, undocumented

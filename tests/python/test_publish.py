@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -125,3 +126,30 @@ def test_publish_keeps_the_last_snapshots_and_validates_names(tmp_path):
             publish_marts({"Bad Name": con.table("t")}, tmp_path, "run-x")
         with pytest.raises(ValueError, match="run_id"):
             publish_marts({"some_mart": con.table("t")}, tmp_path, "../escape")
+
+
+PERSONAL = re.compile(r"e_?mail|phone|mobile|(first|last|full|customer)_?name|address|street|city|"
+                      r"post_?code|postal|zip|birth|gender|ip_addr|country")
+
+
+def test_public_marts_expose_no_person_beyond_customer_id_and_feed_the_exposures(tmp_path):
+    """Public marts are contracted tables without personal columns; exposures read only those."""
+    run_dbt(tmp_path, "parse")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    public = {uid: node for uid, node in manifest["nodes"].items()
+              if node["resource_type"] == "model" and node.get("access") == "public"}
+    names = {node["name"] for node in public.values()}
+    assert names >= {"dim_customers", "segment_profiles", "segment_k_sweep", "segment_centroids",
+                     "fct_rejected_order_lines"}
+    for node in public.values():
+        config = node["config"]
+        assert config["contract"]["enforced"] and config["materialized"] == "table", node["name"]
+        personal = [c for c in node["columns"] if PERSONAL.search(c)]
+        assert not personal, f"{node['name']} exposes personal columns {personal}"
+    publisher = ROOT / "models" / "publish" / "publish_marts.py"
+    published = re.findall(r'dbt\.ref\("(\w+)"\)', publisher.read_text())
+    assert sorted(published) == sorted(names), "publish_marts publishes every public mart"
+    exposures = manifest["exposures"].values()
+    assert {e["name"] for e in exposures} == {"segmentation_report", "bi_segment_dashboard"}
+    for exposure in exposures:
+        assert set(exposure["depends_on"]["nodes"]) <= set(public), exposure["name"]
