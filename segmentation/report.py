@@ -117,7 +117,7 @@ def scatter_figure(customers: pd.DataFrame) -> go.Figure:
         scene={"xaxis": {"title": {"text": "units ordered (log)"}, "type": "log", "dtick": 1},
                "yaxis": {"title": {"text": "return rate"}, "tickformat": ".0%"},
                "zaxis": {"title": {"text": "net spending (log)"}, "type": "log", "dtick": 1},
-               "camera": {"eye": {"x": 1.25, "y": -1.25, "z": 0.7}}},
+               "camera": {"eye": {"x": 1.45, "y": -1.45, "z": 0.8}}},
     )
     return fig
 
