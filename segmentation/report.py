@@ -191,6 +191,15 @@ def _segment_table(profiles: pd.DataFrame) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
+def _transitions_note(transitions: pd.DataFrame) -> str:
+    first = transitions.iloc[0]
+    moved = transitions.loc[transitions.from_segment_id != transitions.to_segment_id, "customers"].sum()
+    runs = html.escape(str(first.from_run_id)), html.escape(str(first.to_run_id))
+    return (f"<p class=note>Customers of both runs, from their segment in run {runs[0]}"
+            f" to their segment in run {runs[1]}: {int(moved):,} of "
+            f"{int(transitions.customers.sum()):,} changed segment.</p>")
+
+
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222;
        background: #f6f7f9; }
@@ -246,9 +255,10 @@ def build_report(db_path: Path) -> str:
     scatter = chart(scatter_figure(customers))
     profile = chart(profile_figure(profiles, overall))
     elbow = chart(elbow_figure(sweep))
-    transitions = (chart(transitions_figure(info.transitions)) if info.transitions is not None
-                   else "<p class=note id=no-previous-run>No previous run: the transitions between "
-                        "segments appear after the next build.</p>")
+    transitions = ("<p class=note id=no-previous-run>No previous run: the transitions between "
+                   "segments appear after the next build.</p>")
+    if info.transitions is not None:
+        transitions = _transitions_note(info.transitions) + chart(transitions_figure(info.transitions))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Customer segmentation report</title>
 <style>{STYLE}</style></head>

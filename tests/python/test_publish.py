@@ -95,7 +95,7 @@ def test_a_reader_sees_the_previous_complete_run_until_the_next_is_published(tmp
         held_seen.append(held.state())
         fresh_seen.append(_state(published))  # a reader that connects anew each time
         parquet_seen.append(_parquet_customers(publish_dir))
-        time.sleep(0.05)
+        time.sleep(0.01)
     output = build.stdout.read()
     assert build.returncode == 0, output[-4000:]
 

@@ -133,4 +133,5 @@ def test_report_reads_run_metadata_and_transitions_when_present(demo_build, tmp_
     assert "run-2" in seen.text and "demo: data/demo/order_lines.parquet" in seen.text
     assert "2026-11-27 09:30 (fit)" in seen.text
     assert "No previous run" not in seen.text
+    assert "from their segment in run run-1 to their segment in run run-2" in seen.text
     assert any(c["marks"] and c["id"] == "chart-5" for c in seen.charts), seen.charts
