@@ -32,7 +32,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path,
+def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path | str,
                   run_id: str) -> pd.DataFrame:
     """Write `marts` (name -> relation) to `publish_dir` and swap them in; one status row per mart."""
     if not marts:
