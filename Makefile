@@ -6,14 +6,16 @@ DBT := $(BIN)/dbt
 DEMO_DATA := data/demo/order_lines.parquet
 DEMO_CUSTOMERS ?= 25000
 DEMO_SEED ?= 42
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test install install-dev demo-data lint clean
+.PHONY: build test install install-dev chromium demo-data lint clean
 
 build: install $(DEMO_DATA)
 	$(DBT) build --profiles-dir .
 	$(BIN)/python -m segmentation.summary
+	$(BIN)/python -m segmentation.report
 
-test: install-dev
+test: install-dev chromium
 	$(BIN)/pytest
 	$(BIN)/ruff check segmentation tests
 
@@ -31,6 +33,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The report test opens the report in Debian's headless Chromium.
+chromium:
+	command -v chromium >/dev/null || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
 demo-data: $(DEMO_DATA)
 $(DEMO_DATA): segmentation/demo_data.py | install
 	$(BIN)/python -m segmentation.demo_data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $@
@@ -39,4 +46,4 @@ lint: install-dev
 	$(BIN)/ruff check segmentation tests
 
 clean:
-	rm -rf target logs data/demo segmentation.duckdb segmentation.duckdb.wal
+	rm -rf target logs data/demo published segmentation.duckdb segmentation.duckdb.wal

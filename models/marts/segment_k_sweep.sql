@@ -1,8 +1,18 @@
+{#- The sweep of the fit the customers were scored with: a score build keeps the table as the
+    last fit left it (it runs no sweep). -#}
+
 with
 
+{% if segmentation_mode() == 'fit' -%}
 k_sweep as (
     select * from {{ ref('int_segment_k_sweep') }}
 ),
+{%- else -%}
+{%- do stored_model_history() -%}
+k_sweep as (
+    select * from {{ this }}
+),
+{%- endif %}
 
 final as (
     select

@@ -26,10 +26,16 @@ latest_run as (
     inner join ranked_runs on memberships.run_id = ranked_runs.run_id and ranked_runs.runs_ago = 1
 ),
 
+run_pair as (
+    select
+        max(case when runs_ago = 2 then run_id end) as from_run_id,
+        max(case when runs_ago = 1 then run_id end) as to_run_id
+    from ranked_runs
+    having max(runs_ago) >= 2
+),
+
 moves as (
     select
-        previous_run.run_id as from_run_id,
-        latest_run.run_id as to_run_id,
         previous_run.segment_id as from_segment_id,
         previous_run.segment_name as from_segment_name,
         latest_run.segment_id as to_segment_id,
@@ -39,29 +45,30 @@ moves as (
     full outer join latest_run on previous_run.customer_id = latest_run.customer_id
 ),
 
-final as (
+pairs as (
     select
-        max(from_run_id) over () as from_run_id,
-        max(to_run_id) over () as to_run_id,
         from_segment_id,
         from_segment_name,
         to_segment_id,
         to_segment_name,
-        customers,
-        net_revenue
-    from (
-        select
-            from_segment_id,
-            from_segment_name,
-            to_segment_id,
-            to_segment_name,
-            max(from_run_id) as from_run_id,
-            max(to_run_id) as to_run_id,
-            count(*) as customers,
-            sum(net_spending) as net_revenue
-        from moves
-        group by from_segment_id, from_segment_name, to_segment_id, to_segment_name
-    ) as pairs
+        count(*) as customers,
+        sum(net_spending) as net_revenue
+    from moves
+    group by from_segment_id, from_segment_name, to_segment_id, to_segment_name
+),
+
+final as (
+    select
+        run_pair.from_run_id,
+        run_pair.to_run_id,
+        pairs.from_segment_id,
+        pairs.from_segment_name,
+        pairs.to_segment_id,
+        pairs.to_segment_name,
+        pairs.customers,
+        pairs.net_revenue
+    from pairs
+    cross join run_pair
 )
 
 select * from final

@@ -31,19 +31,27 @@ class DbtRun:
             return con.execute(sql).fetchall()
 
 
-def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
-            env: dict | None = None) -> DbtRun:
-    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
+def dbt_command(workdir: Path, *args: str, vars: dict | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `dbt <args>` with its database, published marts and
+    artefacts under `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "segmentation.duckdb"
     cmd = [str(DBT), *args, "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
            "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
            "--no-use-colors"]
     if vars:
         cmd += ["--vars", json.dumps(vars)]
-    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db), **(env or {})}
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(workdir / "segmentation.duckdb"),
+           "SEGMENTATION_PUBLISH_DIR": str(workdir / "published")}
+    return cmd, env
+
+
+def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
+            env: dict | None = None) -> DbtRun:
+    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
+    cmd, base_env = dbt_command(workdir, *args, vars=vars)
+    env = {**base_env, **(env or {})}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, db)
+    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, Path(env["SEGMENTATION_DB_PATH"]))
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{run.output[-6000:]}")
     return run
@@ -84,3 +92,32 @@ def online_retail_build(online_retail_data, tmp_path_factory) -> DbtRun:
                   vars={"orders_format": "online_retail", "orders_path": str(online_retail_data)})
     run.input = online_retail_data
     return run
+
+
+BLOCK_SKLEARN = '''
+import sys
+class _BlockSklearn:
+    def find_spec(self, name, path=None, target=None):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ImportError("scikit-learn was imported in score mode")
+sys.meta_path.insert(0, _BlockSklearn())
+'''
+
+
+@pytest.fixture(scope="session")
+def demo_runs(demo_data, demo_next_month, tmp_path_factory):
+    """One warehouse, four builds: fit on the demo twice, score a month later, fit again."""
+    workdir = tmp_path_factory.mktemp("runs")
+    blocker = tmp_path_factory.mktemp("no_sklearn")
+    (blocker / "sitecustomize.py").write_text(BLOCK_SKLEARN)
+    month_one = {"orders_format": "demo", "orders_path": str(demo_data)}
+    month_two = {"orders_format": "demo", "orders_path": str(demo_next_month)}
+    builds = [
+        run_dbt(workdir, "build", vars=month_one),
+        run_dbt(workdir, "build", vars=month_one),
+        run_dbt(workdir, "build", vars={**month_two, "segmentation_mode": "score"},
+                env={"PYTHONPATH": str(blocker)}),
+        run_dbt(workdir, "build", vars=month_two),
+    ]
+    run_ids = [row[0] for row in builds[-1].query("select run_id from segment_model_runs order by run_at")]
+    return builds[-1].db, run_ids, blocker

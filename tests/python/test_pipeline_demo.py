@@ -67,6 +67,7 @@ def test_sql_scoring_matches_the_fitted_model(demo_build):
 
 
 def test_model_tables_describe_the_fit(demo_build):
+    assert demo_build.query("select count(*) from segment_transitions") == [(0,)], "no previous run"
     sweep = demo_build.query("select k, inertia, silhouette, calinski_harabasz, davies_bouldin "
                              "from segment_k_sweep order by k")
     assert [row[0] for row in sweep] == list(range(1, 11))
@@ -118,5 +119,8 @@ def test_docs_generate_and_everything_is_documented(demo_build, demo_data):
         undocumented += [f"{unique_id}.{c}" for c in node["columns"] if c.lower() not in described]
     for unique_id, macro in manifest["macros"].items():
         if macro["package_name"] == "segmentation" and not macro["description"].strip():
+            undocumented.append(unique_id)
+    for unique_id, exposure in manifest["exposures"].items():
+        if not exposure["description"].strip():
             undocumented.append(unique_id)
     assert not undocumented, undocumented

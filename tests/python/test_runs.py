@@ -8,19 +8,9 @@ import sys
 import duckdb
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.cluster import KMeans
 
 from conftest import run_dbt
-
-BLOCK_SKLEARN = '''
-import sys
-class _BlockSklearn:
-    def find_spec(self, name, path=None, target=None):
-        if name == "sklearn" or name.startswith("sklearn."):
-            raise ImportError("scikit-learn was imported in score mode")
-sys.meta_path.insert(0, _BlockSklearn())
-'''
 
 
 def _frame(db, sql: str) -> pd.DataFrame:
@@ -28,33 +18,13 @@ def _frame(db, sql: str) -> pd.DataFrame:
         return con.execute(sql).df()
 
 
-@pytest.fixture(scope="module")
-def runs(demo_data, demo_next_month, tmp_path_factory):
-    """One warehouse, four builds: fit on the demo twice, score a month later, fit again."""
-    workdir = tmp_path_factory.mktemp("runs")
-    blocker = tmp_path_factory.mktemp("no_sklearn")
-    (blocker / "sitecustomize.py").write_text(BLOCK_SKLEARN)
-    month_one = {"orders_format": "demo", "orders_path": str(demo_data)}
-    month_two = {"orders_format": "demo", "orders_path": str(demo_next_month)}
-    builds = [
-        run_dbt(workdir, "build", vars=month_one),
-        run_dbt(workdir, "build", vars=month_one),
-        run_dbt(workdir, "build", vars={**month_two, "segmentation_mode": "score"},
-                env={"PYTHONPATH": str(blocker)}),
-        run_dbt(workdir, "build", vars=month_two),
-    ]
-    registry = _frame(builds[-1].db, "select run_id from segment_model_runs order by run_at")
-    run_ids = registry["run_id"].tolist()
-    return builds[-1].db, run_ids, blocker
-
-
 def _memberships(db, run_id):
     return _frame(db, f"select customer_id, segment_id, feature_hash from fct_segment_memberships "
                       f"where run_id = '{run_id}'").set_index("customer_id").sort_index()
 
 
-def test_registry_has_a_row_per_build(runs):
-    db, run_ids, _ = runs
+def test_registry_has_a_row_per_build(demo_runs):
+    db, run_ids, _ = demo_runs
     registry = _frame(db, "select * from segment_model_runs order by run_at")
     assert registry["segmentation_mode"].tolist() == ["fit", "fit", "score", "fit"]
     assert registry["is_latest"].tolist() == [False, False, False, True]
@@ -68,8 +38,8 @@ def test_registry_has_a_row_per_build(runs):
     assert sorted(fits) == sorted([run_ids[0], run_ids[1], run_ids[3]])
 
 
-def test_same_data_same_ids_and_centroids(runs):
-    db, run_ids, _ = runs
+def test_same_data_same_ids_and_centroids(demo_runs):
+    db, run_ids, _ = demo_runs
     first, second = _memberships(db, run_ids[0]), _memberships(db, run_ids[1])
     assert first.index.equals(second.index)
     assert (first["segment_id"] == second["segment_id"]).all()
@@ -80,8 +50,8 @@ def test_same_data_same_ids_and_centroids(runs):
     assert (wide[run_ids[0]] == wide[run_ids[1]]).all()
 
 
-def test_a_month_later_unchanged_customers_keep_their_segment(runs):
-    db, run_ids, _ = runs
+def test_a_month_later_unchanged_customers_keep_their_segment(demo_runs):
+    db, run_ids, _ = demo_runs
     before, after = _memberships(db, run_ids[1]), _memberships(db, run_ids[3])
     both = before.join(after, lsuffix="_before", rsuffix="_after", how="inner")
     unchanged = both[both["feature_hash_before"] == both["feature_hash_after"]]
@@ -99,9 +69,9 @@ def test_a_month_later_unchanged_customers_keep_their_segment(runs):
     assert min(naive_kept) < 0.97, naive_kept
 
 
-def test_score_mode_applies_the_stored_model_without_sklearn(runs):
+def test_score_mode_applies_the_stored_model_without_sklearn(demo_runs):
     """New customers get exactly the nearest stored centroid, computed here independently."""
-    db, run_ids, blocker = runs
+    db, run_ids, blocker = demo_runs
     probe = subprocess.run([sys.executable, "-c", "import sklearn"], capture_output=True, text=True,
                            env={"PYTHONPATH": str(blocker)})
     assert "scikit-learn was imported in score mode" in probe.stderr, "the import blocker works"
@@ -127,8 +97,8 @@ def test_score_mode_applies_the_stored_model_without_sklearn(runs):
     assert (scored["segment_id"] == expected.reindex(scored.index)).all()
 
 
-def test_transitions_between_the_last_two_builds(runs):
-    db, run_ids, _ = runs
+def test_transitions_between_the_last_two_builds(demo_runs):
+    db, run_ids, _ = demo_runs
     transitions = _frame(db, "select * from segment_transitions")
     assert set(transitions["from_run_id"]) == {run_ids[2]} and set(transitions["to_run_id"]) == {run_ids[3]}
     latest = _memberships(db, run_ids[3])
@@ -137,8 +107,8 @@ def test_transitions_between_the_last_two_builds(runs):
     assert stayed / len(latest) >= 0.97
 
 
-def test_segment_history_records_every_build(runs):
-    db, run_ids, _ = runs
+def test_segment_history_records_every_build(demo_runs):
+    db, run_ids, _ = demo_runs
     history = _frame(db, "select * from segment_history order by run_at, segment_id")
     assert history.groupby("run_id").size().to_dict() == {r: 4 for r in run_ids}
     assert history[history["is_latest_run"]]["run_id"].unique().tolist() == [run_ids[3]]

@@ -1,0 +1,21 @@
+"""Publish the public marts for BI tools: runs last in `dbt build`, after every mart's tests passed."""
+
+from segmentation.publish import publish_marts
+
+
+def model(dbt, session):
+    marts = {
+        "dim_customers": dbt.ref("dim_customers"),
+        "segment_profiles": dbt.ref("segment_profiles"),
+        "segment_k_sweep": dbt.ref("segment_k_sweep"),
+        "segment_centroids": dbt.ref("segment_centroids"),
+        "fct_rejected_order_lines": dbt.ref("fct_rejected_order_lines"),
+        "segment_model_runs": dbt.ref("segment_model_runs"),
+        "segment_history": dbt.ref("segment_history"),
+        "segment_transitions": dbt.ref("segment_transitions"),
+        "segment_centroid_history": dbt.ref("segment_centroid_history"),
+        "fct_segment_memberships": dbt.ref("fct_segment_memberships"),
+    }
+    # the run id is read at run time: a config value could be stale under partial parsing
+    run_id = dbt.ref("int_segment_run").df()["run_id"].iloc[0]
+    return publish_marts(marts, dbt.config.get("publish_dir"), run_id)
