@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 25000
 DEMO_SEED ?= 42
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test install install-dev chromium demo-data lint clean
+.PHONY: build test bench install install-dev chromium demo-data lint clean
 
 build: install $(DEMO_DATA)
 	$(DBT) build --profiles-dir .
@@ -18,6 +18,12 @@ build: install $(DEMO_DATA)
 test: install-dev chromium
 	$(BIN)/pytest
 	$(BIN)/ruff check segmentation tests
+
+# The scale benchmark (not part of `make test`): writes docs/benchmarks.md and its chart.
+# Demo data is generated once into data/bench/; e.g. `make bench BENCH_SIZES=25000,1000000`.
+BENCH_SIZES ?= 25000,1000000,10000000
+bench: install-dev
+	$(BIN)/python -m segmentation.benchmark --sizes $(BENCH_SIZES)
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -46,4 +52,4 @@ lint: install-dev
 	$(BIN)/ruff check segmentation tests
 
 clean:
-	rm -rf target logs data/demo published segmentation.duckdb segmentation.duckdb.wal
+	rm -rf target logs data/demo data/bench build/bench published segmentation.duckdb segmentation.duckdb.wal

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics.pairwise import euclidean_distances
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,11 @@ class FitSettings:
     n_init: int = 10
     random_state: int = 42
     silhouette_sample_size: int = 10_000
+    sweep_sample_size: int = 50_000
     segment_count: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("k_min", "k_max", "n_init", "silhouette_sample_size"):
+        for name in ("k_min", "k_max", "n_init", "silhouette_sample_size", "sweep_sample_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -68,6 +70,31 @@ def check_enough_customers(X: np.ndarray, k: int) -> None:
         )
 
 
+def sampled_silhouette(X: np.ndarray, labels: np.ndarray, sample_size: int, random_state: int,
+                       chunk_rows: int = 2_000) -> float:
+    """Mean silhouette on the same random sample as scikit-learn's `silhouette_score(...,
+    sample_size, random_state)`, to rounding; summing each chunk's distances per cluster with
+    one matrix product makes it about four times faster, and the sweep computes it for every k."""
+    if X.shape[0] > sample_size:
+        picked = np.random.RandomState(random_state).permutation(X.shape[0])[:sample_size]
+        X, labels = X[picked], labels[picked]
+    clusters, labels = np.unique(labels, return_inverse=True)
+    members = np.zeros((X.shape[0], clusters.size))
+    members[np.arange(X.shape[0]), labels] = 1.0
+    distance_sums = np.vstack([euclidean_distances(X[start:start + chunk_rows], X) @ members
+                               for start in range(0, X.shape[0], chunk_rows)])
+    counts = members.sum(axis=0)
+    own_count = counts[labels]
+    rows = np.arange(X.shape[0])
+    within = distance_sums[rows, labels] / np.maximum(own_count - 1, 1)
+    between = distance_sums / counts
+    between[rows, labels] = np.inf
+    nearest_other = between.min(axis=1)
+    with np.errstate(invalid="ignore"):
+        scores = np.where(own_count > 1, (nearest_other - within) / np.maximum(within, nearest_other), 0.0)
+    return float(np.nan_to_num(scores).mean())
+
+
 def fit(X: np.ndarray, k: int, settings: FitSettings) -> KMeans:
     """K-Means with k-means++ seeding, pinned n_init and random_state."""
     check_enough_customers(X, k)
@@ -76,8 +103,19 @@ def fit(X: np.ndarray, k: int, settings: FitSettings) -> KMeans:
     ).fit(X)
 
 
+def sweep_subset(X: np.ndarray, settings: FitSettings) -> np.ndarray:
+    """The rows the sweep fits on: all of them up to `sweep_sample_size`, beyond that a fixed
+    random subset in the original row order. The sweep only has to find the shape of the
+    inertia curve, and ten k with n_init restarts each cost far more than the one final fit."""
+    if X.shape[0] <= settings.sweep_sample_size:
+        return X
+    rng = np.random.default_rng(settings.random_state)
+    return X[np.sort(rng.choice(X.shape[0], size=settings.sweep_sample_size, replace=False))]
+
+
 def sweep(X: np.ndarray, settings: FitSettings) -> pd.DataFrame:
     """Fit every k of the range and record inertia and, for k >= 2, the quality metrics."""
+    X = sweep_subset(X, settings)
     check_enough_customers(X, max(settings.k_values))
     rows = []
     for k in settings.k_values:
@@ -86,10 +124,8 @@ def sweep(X: np.ndarray, settings: FitSettings) -> pd.DataFrame:
         row = {"k": k, "inertia": float(km.inertia_), "silhouette": np.nan,
                "calinski_harabasz": np.nan, "davies_bouldin": np.nan}
         if k >= 2:
-            row["silhouette"] = float(silhouette_score(
-                X, km.labels_, sample_size=min(settings.silhouette_sample_size, X.shape[0]),
-                random_state=settings.random_state,
-            ))
+            row["silhouette"] = sampled_silhouette(X, km.labels_, settings.silhouette_sample_size,
+                                                   settings.random_state)
             row["calinski_harabasz"] = float(calinski_harabasz_score(X, km.labels_))
             row["davies_bouldin"] = float(davies_bouldin_score(X, km.labels_))
         row["fit_seconds"] = time.perf_counter() - started

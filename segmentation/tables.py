@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.kmeans import FitSettings, choose_k, fit, sweep
+from segmentation.kmeans import FitSettings, choose_k, fit, sweep, sweep_subset
 
 log = logging.getLogger("segmentation")
 
@@ -34,7 +34,7 @@ def settings_from_config(config: Mapping[str, Any]) -> FitSettings:
             raise ValueError(f"{name} must be a whole number, got {value!r}") from None
 
     given = {name: whole(name) for name in
-             ("k_min", "k_max", "n_init", "random_state", "silhouette_sample_size")}
+             ("k_min", "k_max", "n_init", "random_state", "silhouette_sample_size", "sweep_sample_size")}
     return FitSettings(**{k: v for k, v in given.items() if v is not None},
                        segment_count=whole("segment_count"))
 
@@ -72,14 +72,16 @@ def model_matrix(training: pd.DataFrame, scaling: pd.DataFrame,
 def k_sweep_table(training: pd.DataFrame, scaling: pd.DataFrame, settings: FitSettings) -> pd.DataFrame:
     """One row per k with inertia and quality metrics, the chosen k flagged."""
     X, used = model_matrix(training, scaling)
-    log.info("k sweep over k=%d..%d on %d sampled customers, features: %s",
-             min(settings.k_values), max(settings.k_values), X.shape[0], ", ".join(used))
+    swept = sweep_subset(X, settings).shape[0]
+    log.info("k sweep over k=%d..%d on %d of %d sampled customers, features: %s",
+             min(settings.k_values), max(settings.k_values), swept, X.shape[0], ", ".join(used))
     result = sweep(X, settings)
     k, chosen_by = choose_k(result, settings.segment_count)
     log.info("chose k=%d (%s)", k, chosen_by)
     result["is_chosen"] = result["k"] == k
     result["chosen_by"] = np.where(result["is_chosen"], chosen_by, None)
     result["sample_size"] = X.shape[0]
+    result["sweep_sample_size"] = swept
     result["features"] = ", ".join(used)
     result["library_versions"] = library_versions()
     return result

@@ -16,6 +16,7 @@ def model(dbt, session):
         "n_init": dbt.config.get("n_init"),
         "random_state": dbt.config.get("random_state"),
         "silhouette_sample_size": dbt.config.get("silhouette_sample_size"),
+        "sweep_sample_size": dbt.config.get("sweep_sample_size"),
     })
     training = dbt.ref("int_segment_training_set").df()
     scaling = dbt.ref("int_segment_feature_scaling").df()

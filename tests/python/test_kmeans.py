@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_score
 
 from segmentation.kmeans import (
     CHOSEN_BY_FIXED,
@@ -16,7 +18,9 @@ from segmentation.kmeans import (
     check_enough_customers,
     choose_k,
     fit,
+    sampled_silhouette,
     sweep,
+    sweep_subset,
 )
 
 
@@ -69,3 +73,21 @@ def test_fit_is_reproducible():
     b = fit(X, 3, FitSettings(random_state=11))
     assert np.array_equal(a.cluster_centers_, b.cluster_centers_)
     assert np.array_equal(a.labels_, b.labels_)
+
+
+def test_sampled_silhouette_is_scikit_learns():
+    X, _ = make_blobs(n_samples=3_000, centers=4, cluster_std=1.5, random_state=3)
+    labels = KMeans(n_clusters=4, n_init=1, random_state=0).fit(X).labels_
+    for sample_size in (500, 3_000, 10_000):
+        expected = silhouette_score(X, labels, sample_size=min(sample_size, 3_000), random_state=42)
+        ours = sampled_silhouette(X, labels, sample_size, 42, chunk_rows=700)
+        assert ours == pytest.approx(expected, abs=1e-9)
+
+
+def test_sweep_fits_a_fixed_subset_beyond_the_sweep_sample_size():
+    X, _ = make_blobs(n_samples=2_000, centers=3, random_state=1)
+    settings = FitSettings(k_max=4, sweep_sample_size=500)
+    subset = sweep_subset(X, settings)
+    assert subset.shape == (500, 2) and (subset == sweep_subset(X, settings)).all()
+    assert sweep_subset(X, FitSettings()).shape == X.shape
+    assert sweep(X, settings)["inertia"].iloc[0] == pytest.approx(((subset - subset.mean(0)) ** 2).sum())

@@ -1,0 +1,24 @@
+"""The scale benchmark's harness at a tiny size, so `make bench` cannot rot."""
+
+from __future__ import annotations
+
+import json
+
+from segmentation.benchmark import STAGES, main
+
+
+def test_benchmark_writes_the_report_at_a_tiny_size(tmp_path):
+    out = tmp_path / "docs" / "benchmarks.md"
+    main(["--sizes", "300", "--data-dir", str(tmp_path / "data"), "--work-dir", str(tmp_path / "work"),
+          "--out", str(out), "--notebook-up-to", "300"])
+    text = out.read_text()
+    for stage in STAGES:
+        assert f"| {stage} |" in text
+    assert "| **ours ÷ notebook** |" in text and "## Targets" in text
+    assert (out.parent / "benchmarks_time.png").read_bytes()[:4] == b"\x89PNG"
+    [result] = json.loads((tmp_path / "work" / "results.json").read_text())
+    assert result["customers"] == 300 and result["order_lines"] > 300
+    assert result["dbt_peak_rss_mib"] > 50 and result["notebook"]["peak_rss_mib"] > 50
+    assert 0 < result["pipeline_seconds"] < result["dbt_wall_seconds"]
+    assert result["stage_seconds"]["sweep"] > 0 and result["stage_seconds"]["tests"] > 0
+    assert 0.5 < result["ari"] <= 1 and result["notebook"]["k"] == result["chosen_k"]
