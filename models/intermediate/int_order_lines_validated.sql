@@ -49,39 +49,51 @@ line_checks as (
 ),
 
 duplicates_ranked as (
+    {#- Ranked in place rather than filtered and joined back: one pass over the lines. Only
+        lines without a reason so far compete to be the first copy. -#}
     select
         *,
         row_number() over (
             partition by
-                order_id, customer_id, ordered_at, product_id, quantity, unit_price,
-                returned_quantity, is_return_line
+                line_rejection_reason is null, order_id, customer_id, ordered_at, product_id,
+                quantity, unit_price, returned_quantity, is_return_line
             order by source_line_number
         ) as copy_number
     from line_checks
-    where line_rejection_reason is null
+),
+
+returned_products as (
+    select distinct customer_id, product_id
+    from duplicates_ranked
+    where is_return_line and line_rejection_reason is null
 ),
 
 purchased_products as (
-    select distinct customer_id, product_id
+    {#- Only the products that were returned need their purchase looked up. -#}
+    select distinct duplicates_ranked.customer_id, duplicates_ranked.product_id
     from duplicates_ranked
-    where copy_number = 1 and not is_return_line
+    inner join returned_products
+        on duplicates_ranked.customer_id = returned_products.customer_id
+        and duplicates_ranked.product_id = returned_products.product_id
+    where duplicates_ranked.line_rejection_reason is null
+        and duplicates_ranked.copy_number = 1
+        and not duplicates_ranked.is_return_line
 ),
 
 checked as (
     select
-        line_checks.*,
+        duplicates_ranked.*,
         case
-            when line_checks.line_rejection_reason is not null then line_checks.line_rejection_reason
+            when duplicates_ranked.line_rejection_reason is not null
+                then duplicates_ranked.line_rejection_reason
             when duplicates_ranked.copy_number > 1 then 'duplicate line'
-            when line_checks.is_return_line and purchased_products.customer_id is null
+            when duplicates_ranked.is_return_line and purchased_products.customer_id is null
                 then 'return without a purchase of the product by the customer'
         end as rejection_reason
-    from line_checks
-    left join duplicates_ranked
-        on line_checks.source_line_number = duplicates_ranked.source_line_number
+    from duplicates_ranked
     left join purchased_products
-        on line_checks.customer_id = purchased_products.customer_id
-        and line_checks.product_id = purchased_products.product_id
+        on duplicates_ranked.customer_id = purchased_products.customer_id
+        and duplicates_ranked.product_id = purchased_products.product_id
 ),
 
 final as (
