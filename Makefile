@@ -23,7 +23,7 @@ test: install-dev chromium
 # Demo data is generated once into data/bench/; e.g. `make bench BENCH_SIZES=25000,1000000`.
 BENCH_SIZES ?= 25000,1000000,10000000
 bench: install-dev
-	$(BIN)/python -m segmentation.benchmark --sizes $(BENCH_SIZES)
+	$(BIN)/python -m segmentation.benchmark --sizes $(BENCH_SIZES) --command "make bench BENCH_SIZES=$(BENCH_SIZES)"
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

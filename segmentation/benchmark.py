@@ -152,9 +152,12 @@ def run_pipeline(data: Path, workdir: Path, extra_vars: dict | None = None) -> t
     return wall, peak_mib, db
 
 
-def bare_aggregation_seconds(data: Path, threads: int) -> float:
-    """The one GROUP BY over the Parquet file that computes the features, timed alone."""
-    with duckdb.connect(config={"threads": threads}) as con:
+def bare_aggregation_seconds(data: Path, threads: int, temp_dir: Path) -> float:
+    """The one GROUP BY over the Parquet file that computes the features, timed alone, with the
+    pipeline's DuckDB threads and memory limit."""
+    config = {"threads": threads, "temp_directory": str(temp_dir),
+              "memory_limit": os.environ.get("SEGMENTATION_DUCKDB_MEMORY_LIMIT", "4GB")}
+    with duckdb.connect(config=config) as con:
         started = time.perf_counter()
         con.execute(f"""
             create temp table features as
@@ -276,7 +279,7 @@ def benchmark_size(customers: int, data_dir: Path, work_dir: Path, threads: int,
     result.dbt_startup_seconds = result.dbt_wall_seconds - result.pipeline_seconds
     log.info("pipeline %.1fs (dbt wall %.1fs), peak RSS %.0f MiB", result.pipeline_seconds,
              result.dbt_wall_seconds, result.dbt_peak_rss_mib)
-    result.bare_aggregation_seconds = bare_aggregation_seconds(data, threads)
+    result.bare_aggregation_seconds = bare_aggregation_seconds(data, threads, workdir / "bare_query_tmp")
     quality = model_space_quality(db, data)
     for name in ("chosen_k", "sample_size", "ari", "inertia_model_space", "inertia_full_fit_model_space"):
         setattr(result, name, quality[name])
@@ -310,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--notebook-up-to", type=int, default=1_000_000,
                         help="run the notebook baseline at sizes up to this many customers")
+    parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
     parser.add_argument("--notebook", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--notebook-out", type=Path, help=argparse.SUPPRESS)
@@ -320,13 +324,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     from segmentation.benchmark_report import write_report
 
-    threads = int(os.environ.get("SEGMENTATION_DUCKDB_THREADS", os.cpu_count() or 1))
+    threads = int(os.environ.get("SEGMENTATION_DUCKDB_THREADS", "2"))  # the profile's default
     results = []
     for customers in (int(s) for s in args.sizes.split(",")):
         results.append(benchmark_size(customers, args.data_dir, args.work_dir, threads,
                                       with_notebook=customers <= args.notebook_up_to))
         (args.work_dir / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
-        command = " ".join(["python -m segmentation.benchmark", *(argv or sys.argv[1:])])
+        command = args.command or " ".join(["python -m segmentation.benchmark", *(argv or sys.argv[1:])])
         write_report(results, args.out, command)
 
 

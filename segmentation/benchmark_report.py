@@ -37,6 +37,7 @@ def _rate(r: SizeResult) -> float:
 def write_chart(results: Sequence[SizeResult], out: Path) -> None:
     """Seconds against order lines (log-log): our pipeline, the bare query, the notebook."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -52,6 +53,9 @@ def write_chart(results: Sequence[SizeResult], out: Path) -> None:
                 label="notebook (pandas + scikit-learn)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
     ax.set_xlabel("order lines (millions)")
     ax.set_ylabel("wall time (seconds)")
     ax.set_title("Time against order lines (2 cores)")

@@ -22,3 +22,7 @@ def test_benchmark_writes_the_report_at_a_tiny_size(tmp_path):
     assert 0 < result["pipeline_seconds"] < result["dbt_wall_seconds"]
     assert result["stage_seconds"]["sweep"] > 0 and result["stage_seconds"]["tests"] > 0
     assert 0.5 < result["ari"] <= 1 and result["notebook"]["k"] == result["chosen_k"]
+    # a long build shows where it is: the sweep logs its sample and every k through dbt's logger
+    dbt_log = (tmp_path / "work" / "customers_300" / "dbt_output.log").read_text()
+    assert "segmentation: k sweep over k=1..10 on 300 of 300 sampled customers" in dbt_log
+    assert "segmentation: k=10 inertia=" in dbt_log
