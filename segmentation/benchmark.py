@@ -314,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--notebook-up-to", type=int, default=1_000_000,
                         help="run the notebook baseline at sizes up to this many customers")
     parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the last run's results.json in --work-dir")
     parser.add_argument("--notebook", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--notebook-out", type=Path, help=argparse.SUPPRESS)
@@ -324,13 +326,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     from segmentation.benchmark_report import write_report
 
+    if args.report_only:
+        saved = json.loads((args.work_dir / "results.json").read_text())
+        write_report([SizeResult(**r) for r in saved["results"]], args.out, saved["command"])
+        return
     threads = int(os.environ.get("SEGMENTATION_DUCKDB_THREADS", "2"))  # the profile's default
     results = []
     for customers in (int(s) for s in args.sizes.split(",")):
         results.append(benchmark_size(customers, args.data_dir, args.work_dir, threads,
                                       with_notebook=customers <= args.notebook_up_to))
-        (args.work_dir / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
         command = args.command or " ".join(["python -m segmentation.benchmark", *(argv or sys.argv[1:])])
+        (args.work_dir / "results.json").write_text(
+            json.dumps({"command": command, "results": [asdict(r) for r in results]}, indent=1))
         write_report(results, args.out, command)
 
 

@@ -16,7 +16,7 @@ def test_benchmark_writes_the_report_at_a_tiny_size(tmp_path):
         assert f"| {stage} |" in text
     assert "| **ours ÷ notebook** |" in text and "## Targets" in text
     assert (out.parent / "benchmarks_time.png").read_bytes()[:4] == b"\x89PNG"
-    [result] = json.loads((tmp_path / "work" / "results.json").read_text())
+    [result] = json.loads((tmp_path / "work" / "results.json").read_text())["results"]
     assert result["customers"] == 300 and result["order_lines"] > 300
     assert result["dbt_peak_rss_mib"] > 50 and result["notebook"]["peak_rss_mib"] > 50
     assert 0 < result["pipeline_seconds"] < result["dbt_wall_seconds"]
@@ -26,3 +26,7 @@ def test_benchmark_writes_the_report_at_a_tiny_size(tmp_path):
     dbt_log = (tmp_path / "work" / "customers_300" / "dbt_output.log").read_text()
     assert "segmentation: k sweep over k=1..10 on 300 of 300 sampled customers" in dbt_log
     assert "segmentation: k=10 inertia=" in dbt_log
+    # the report can be rewritten from the saved results alone
+    out.unlink()
+    main(["--report-only", "--work-dir", str(tmp_path / "work"), "--out", str(out)])
+    assert out.read_text() == text
