@@ -87,6 +87,12 @@ def write_csv(rows: list[dict], path, bom: bool = False, line_end: str = "\n") -
     path.write_bytes((codecs.BOM_UTF8 if bom else b"") + buffer.getvalue().encode("utf-8"))
 
 
+def build(path, workdir, orders_format: str = "canonical", check: bool = True):
+    """`dbt build` on the order lines at `path`."""
+    return run_dbt(workdir, "build", vars={"orders_format": orders_format, "orders_path": str(path)},
+                   check=check)
+
+
 def demo_rows(customers: int, seed: int, tmp_path) -> list[dict]:
     """Canonical demo order lines as text rows."""
     out, _ = generate(customers, seed, tmp_path / "demo.parquet")
@@ -106,8 +112,7 @@ def catalogue(tmp_path_factory):
         expected.setdefault(case, []).append((len(rows), reason))
     path = workdir / "orders_bom_crlf.csv"
     write_csv(rows, path, bom=True, line_end="\r\n")
-    run = run_dbt(workdir / "build", "build",
-                  vars={"orders_format": "canonical", "orders_path": str(path)})
+    run = build(path, workdir / "build")
     return run, expected, len(rows)
 
 
@@ -157,3 +162,67 @@ def test_accepted_values_are_parsed_as_documented(catalogue):
         assert run.query(segmented) == [(1,)], case
     customer_id = line("everything returned")[0]
     assert run.query(f"select return_rate from dim_customers where customer_id = '{customer_id}'") == [(1.0,)]
+
+
+def _fails_cleanly(run, message: str) -> None:
+    """The build failed, said why, and showed no Python traceback."""
+    assert run.returncode != 0
+    assert message in run.output
+    assert "Traceback" not in run.output
+
+
+def _model_fails_with(run, message: str) -> None:
+    """The Python model stopped the build with `message` as its error. dbt-duckdb prints the
+    traceback of any exception a Python model raises; the error's last line names the problem."""
+    assert run.returncode != 0
+    assert f"ValueError: {message}" in run.output
+
+
+def test_empty_file_is_named(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"")
+    run = build(path, tmp_path / "build", check=False)
+    _fails_cleanly(run, f"orders file is empty (0 bytes): '{path}'")
+
+
+def test_header_only_file_has_no_usable_customers(tmp_path):
+    path = tmp_path / "orders.csv"
+    write_csv([], path)
+    run = build(path, tmp_path / "build", check=False)
+    _model_fails_with(run, "no usable customers: every order line was rejected or the input is empty")
+
+
+@pytest.mark.parametrize("customers", [1, 20], ids=["a single customer", "every customer identical"])
+def test_nothing_to_segment_is_named(tmp_path, customers):
+    """One customer, or many with the same behaviour: no feature varies, so no segments to find."""
+    rows = [{"order_id": f"o{i}", "customer_id": f"c{i}", "ordered_at": "2025-06-01 10:00:00",
+             "product_id": "p1", "quantity": "2", "unit_price": "5.00", "returned_quantity": "0"}
+            for i in range(customers)]
+    path = tmp_path / "orders.csv"
+    write_csv(rows, path)
+    run = build(path, tmp_path / "build", check=False)
+    _model_fails_with(run, "every model feature is constant across customers")
+    assert run.query("select count(*) from int_order_lines_validated where is_valid") == [(customers,)]
+
+
+def test_separate_returns_without_a_purchase_or_beyond_it(tmp_path):
+    """UCI layout, returns as negative "C" lines: a return of a product the customer never bought
+    is quarantined; a return of more units than bought counts, with return_rate capped at 1."""
+    rows = [{"InvoiceNo": f"5{i:05d}", "StockCode": line["product_id"], "Description": "",
+             "Quantity": line["quantity"], "InvoiceDate": line["ordered_at"], "UnitPrice": line["unit_price"],
+             "CustomerID": line["customer_id"], "Country": "UK"}
+            for i, line in enumerate(demo_rows(200, 5, tmp_path))]
+    buyer = rows[0]["CustomerID"]
+    ordered = sum(int(row["Quantity"]) for row in rows if row["CustomerID"] == buyer)
+    rows += [
+        {**rows[0], "InvoiceNo": "C900001", "StockCode": "NEVER-BOUGHT", "Quantity": "-1"},
+        {**rows[0], "InvoiceNo": "C900002", "Quantity": str(-(ordered + 5)), "CustomerID": buyer + ".0"},
+    ]
+    path = tmp_path / "online_retail.csv"
+    write_csv(rows, path)
+    run = build(path, tmp_path / "build", orders_format="online_retail")
+    reasons = dict(run.query("select order_id, rejection_reason from int_order_lines_validated "
+                             "where order_id like 'C9%'"))
+    assert reasons == {"C900001": "return without a purchase of the product by the customer", "C900002": None}
+    assert run.query("select units_ordered, units_returned, return_rate from dim_customers "
+                     f"where customer_id = '{buyer}'") == [(ordered, ordered + 5, 1.0)]
