@@ -10,7 +10,7 @@ DEMO_SEED ?= 42
 .PHONY: build test install install-dev demo-data lint clean
 
 build: install $(DEMO_DATA)
-	$(DBT) build --profiles-dir .
+	$(BIN)/python -m segmentation.build build --profiles-dir .
 	$(BIN)/python -m segmentation.summary
 
 test: install-dev

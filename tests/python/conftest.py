@@ -31,16 +31,21 @@ class DbtRun:
             return con.execute(sql).fetchall()
 
 
-def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> DbtRun:
-    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
+def dbt_command(workdir: Path, *args: str, vars: dict | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `dbt <args>` with its database and artefacts under `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "segmentation.duckdb"
     cmd = [str(DBT), *args, "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
            "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
            "--no-use-colors"]
     if vars:
         cmd += ["--vars", json.dumps(vars)]
-    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db)}
+    return cmd, {**os.environ, "SEGMENTATION_DB_PATH": str(workdir / "segmentation.duckdb")}
+
+
+def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> DbtRun:
+    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
+    cmd, env = dbt_command(workdir, *args, vars=vars)
+    db = Path(env["SEGMENTATION_DB_PATH"])
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     run = DbtRun(proc.returncode, proc.stdout + proc.stderr, db)
     if check and proc.returncode != 0:
