@@ -10,8 +10,19 @@
     {{ return(path) }}
 {%- endmacro %}
 
+{#- var orders_table as [schema.]table of plain identifiers: the source quotes what it is given,
+    and a name it cannot split that way (a database part, a dot in a name) is refused by name. -#}
+{% macro orders_table() -%}
+    {%- set name = var('orders_table') | string -%}
+    {%- if not modules.re.fullmatch('([A-Za-z_][A-Za-z0-9_]*[.])?[A-Za-z_][A-Za-z0-9_]*', name) -%}
+        {{ exceptions.raise_compiler_error("var orders_table must be <schema>.<table> or <table>, each letters, digits and _, got '" ~ name ~ "'") }}
+    {%- endif -%}
+    {{ return(name) }}
+{%- endmacro %}
+
 {% macro orders_relation() -%}
     {%- if var('orders_table') -%}
+        {%- do orders_table() -%}
         {{ return(source('orders', 'order_lines')) }}
     {%- else -%}
         {{ return(adapter.dispatch('read_orders_file', 'segmentation')(orders_path())) }}
