@@ -39,4 +39,4 @@ lint: install-dev
 	$(BIN)/ruff check segmentation tests
 
 clean:
-	rm -rf target logs data/demo segmentation.duckdb segmentation.duckdb.wal
+	rm -rf target logs data/demo segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock

@@ -226,3 +226,19 @@ def test_separate_returns_without_a_purchase_or_beyond_it(tmp_path):
     assert reasons == {"C900001": "return without a purchase of the product by the customer", "C900002": None}
     assert run.query("select units_ordered, units_returned, return_rate from dim_customers "
                      f"where customer_id = '{buyer}'") == [(ordered, ordered + 5, 1.0)]
+
+
+def test_typed_file_with_a_fractional_quantity(tmp_path):
+    """A Parquet file whose quantity column is a double: whole values are used, 2.5 is not rounded."""
+    out, _ = generate(200, 17, tmp_path / "demo.parquet")
+    table = pq.read_table(out)
+    quantity = pc.cast(table["quantity"], pa.float64()).to_pylist()
+    quantity[0] = 2.5
+    path = tmp_path / "double_quantity.parquet"
+    column = table.column_names.index("quantity")
+    pq.write_table(table.set_column(column, "quantity", pa.array(quantity)), path)
+    run = build(path, tmp_path / "build")
+    assert run.query("select source_line_number, rejection_reason from fct_rejected_order_lines") \
+        == [(1, "unparseable value in quantity")]
+    valid = run.query("select count(*) from int_order_lines_validated where is_valid")
+    assert valid == [(table.num_rows - 1,)]
