@@ -17,7 +17,7 @@ customers as (
     select
         segment_id,
         '{{ feature }}' as feature,
-        {{ exact_mean(feature) }} as mean_value,
+        {{ exact_avg('cast(' ~ feature ~ ' as double)') }} as mean_value,
         cast({{ quantile('cast(' ~ feature ~ ' as double)', 0.5) }} as double) as median_value
     from customers
     group by segment_id
@@ -26,7 +26,7 @@ customers as (
 {{ feature }}__overall as (
     select
         '{{ feature }}' as feature,
-        {{ exact_mean(feature) }} as overall_mean_value,
+        {{ exact_avg('cast(' ~ feature ~ ' as double)') }} as overall_mean_value,
         cast({{ quantile('cast(' ~ feature ~ ' as double)', 0.5) }} as double) as overall_median_value
     from customers
 ),
