@@ -48,17 +48,31 @@ line_checks as (
         on order_lines.source_line_number = non_product_lines.source_line_number
 ),
 
-duplicates_ranked as (
-    select
-        *,
-        row_number() over (
-            partition by
-                order_id, customer_id, ordered_at, product_id, quantity, unit_price,
-                returned_quantity, is_return_line
-            order by source_line_number
-        ) as copy_number
+-- An order belongs to one customer: when its otherwise valid lines name several, which one
+-- is right cannot be told, so all of its lines are rejected.
+orders_with_several_customers as (
+    select order_id
     from line_checks
     where line_rejection_reason is null
+    group by order_id
+    having count(distinct customer_id) > 1
+),
+
+duplicates_ranked as (
+    select
+        line_checks.*,
+        row_number() over (
+            partition by
+                line_checks.order_id, line_checks.customer_id, line_checks.ordered_at,
+                line_checks.product_id, line_checks.quantity, line_checks.unit_price,
+                line_checks.returned_quantity, line_checks.is_return_line
+            order by line_checks.source_line_number
+        ) as copy_number
+    from line_checks
+    left join orders_with_several_customers
+        on line_checks.order_id = orders_with_several_customers.order_id
+    where line_checks.line_rejection_reason is null
+        and orders_with_several_customers.order_id is null
 ),
 
 purchased_products as (
@@ -72,11 +86,15 @@ checked as (
         line_checks.*,
         case
             when line_checks.line_rejection_reason is not null then line_checks.line_rejection_reason
+            when orders_with_several_customers.order_id is not null
+                then 'order_id used by more than one customer'
             when duplicates_ranked.copy_number > 1 then 'duplicate line'
             when line_checks.is_return_line and purchased_products.customer_id is null
                 then 'return without a purchase of the product by the customer'
         end as rejection_reason
     from line_checks
+    left join orders_with_several_customers
+        on line_checks.order_id = orders_with_several_customers.order_id
     left join duplicates_ranked
         on line_checks.source_line_number = duplicates_ranked.source_line_number
     left join purchased_products
