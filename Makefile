@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: build test bench install install-dev chromium demo-data lint clean
 
 build: install $(DEMO_DATA)
-	$(DBT) build --profiles-dir .
+	$(BIN)/python -m segmentation.build build --profiles-dir .
 	$(BIN)/python -m segmentation.summary
 	$(BIN)/python -m segmentation.report
 
@@ -52,4 +52,4 @@ lint: install-dev
 	$(BIN)/ruff check segmentation tests
 
 clean:
-	rm -rf target logs data/demo data/bench build/bench published segmentation.duckdb segmentation.duckdb.wal
+	rm -rf target logs data/demo data/bench build/bench published segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock

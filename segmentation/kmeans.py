@@ -103,6 +103,22 @@ def fit(X: np.ndarray, k: int, settings: FitSettings) -> KMeans:
     ).fit(X)
 
 
+def _metrics_defined(labels: np.ndarray) -> bool:
+    """The quality metrics need 2 <= segments <= customers - 1; otherwise they stay NaN."""
+    return 2 <= np.unique(labels).size <= labels.size - 1
+
+
+def _silhouette(X: np.ndarray, labels: np.ndarray, settings: FitSettings) -> float:
+    """The silhouette on a pinned sample of silhouette_sample_size customers (the sample
+    scikit-learn would draw), NaN when the sample holds too few or too many segments."""
+    indices = np.random.RandomState(settings.random_state).permutation(X.shape[0])
+    indices = indices[:min(settings.silhouette_sample_size, X.shape[0])]
+    if not _metrics_defined(labels[indices]):
+        return float("nan")
+    return sampled_silhouette(X[indices], labels[indices], settings.silhouette_sample_size,
+                              settings.random_state)
+
+
 def sweep_subset(X: np.ndarray, settings: FitSettings) -> np.ndarray:
     """The rows the sweep fits on: all of them up to `sweep_sample_size`, beyond that a fixed
     random subset in the original row order. The sweep only has to find the shape of the
@@ -114,7 +130,7 @@ def sweep_subset(X: np.ndarray, settings: FitSettings) -> np.ndarray:
 
 
 def sweep(X: np.ndarray, settings: FitSettings) -> pd.DataFrame:
-    """Fit every k of the range and record inertia and, for k >= 2, the quality metrics."""
+    """Fit every k of the range and record inertia and, where defined, the quality metrics."""
     X = sweep_subset(X, settings)
     check_enough_customers(X, max(settings.k_values))
     rows = []
@@ -123,9 +139,8 @@ def sweep(X: np.ndarray, settings: FitSettings) -> pd.DataFrame:
         km = fit(X, k, settings)
         row = {"k": k, "inertia": float(km.inertia_), "silhouette": np.nan,
                "calinski_harabasz": np.nan, "davies_bouldin": np.nan}
-        if k >= 2:
-            row["silhouette"] = sampled_silhouette(X, km.labels_, settings.silhouette_sample_size,
-                                                   settings.random_state)
+        if _metrics_defined(km.labels_):
+            row["silhouette"] = _silhouette(X, km.labels_, settings)
             row["calinski_harabasz"] = float(calinski_harabasz_score(X, km.labels_))
             row["davies_bouldin"] = float(davies_bouldin_score(X, km.labels_))
         row["fit_seconds"] = time.perf_counter() - started

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 
-def summarize(db_path: Path) -> str:
+def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
     """Customers, chosen k, segment names and sizes, and rejected lines, as text."""
     if not db_path.exists():
         raise FileNotFoundError(f"no database at {db_path}: run `make build` first")
@@ -43,6 +43,8 @@ def summarize(db_path: Path) -> str:
         f"results: {db_path} (marts dim_customers, segment_profiles, segment_k_sweep, segment_centroids, "
         "segment_model_runs, segment_history, segment_transitions, fct_segment_memberships, "
         "fct_rejected_order_lines)",
+        f"published for BI tools: {publish_dir / 'segmentation.duckdb'} and "
+        f"{publish_dir / 'current'}/*.parquet",
     ]
     return "\n".join(lines)
 
@@ -51,9 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path,
                         default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")))
+    parser.add_argument("--published", type=Path,
+                        default=Path(os.environ.get("SEGMENTATION_PUBLISH_DIR", "published")))
     args = parser.parse_args(argv)
     try:
-        sys.stdout.write(summarize(args.db) + "\n")
+        sys.stdout.write(summarize(args.db, args.published) + "\n")
     except (FileNotFoundError, duckdb.Error) as err:
         sys.exit(f"summary: {err}")
 

@@ -10,16 +10,32 @@
     {{ return(path) }}
 {%- endmacro %}
 
+{#- var orders_table as [schema.]table of plain identifiers: the source quotes what it is given,
+    and a name it cannot split that way (a database part, a dot in a name) is refused by name. -#}
+{% macro orders_table() -%}
+    {%- set name = var('orders_table') | string -%}
+    {%- if not modules.re.fullmatch('([A-Za-z_][A-Za-z0-9_]*[.])?[A-Za-z_][A-Za-z0-9_]*', name) -%}
+        {{ exceptions.raise_compiler_error("var orders_table must be <schema>.<table> or <table>, each letters, digits and _, got '" ~ name ~ "'") }}
+    {%- endif -%}
+    {{ return(name) }}
+{%- endmacro %}
+
 {% macro orders_relation() -%}
     {%- if var('orders_table') -%}
+        {%- do orders_table() -%}
         {{ return(source('orders', 'order_lines')) }}
     {%- else -%}
         {{ return(adapter.dispatch('read_orders_file', 'segmentation')(orders_path())) }}
     {%- endif -%}
 {%- endmacro %}
 
+{#- A value as a SQL string literal, single quotes doubled: how a var's text reaches SQL. -#}
+{% macro sql_string(value) -%}
+    {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
+{%- endmacro %}
+
 {% macro duckdb__read_orders_file(path) -%}
-    {%- set quoted = "'" ~ path | replace("'", "''") ~ "'" -%}
+    {%- set quoted = sql_string(path) -%}
     {%- if path.endswith('.csv') -%}
         {#- Everything as text: staging casts, and a value that does not parse is flagged, not fatal. -#}
         read_csv({{ quoted }}, header = true, all_varchar = true)
@@ -44,9 +60,13 @@
 {%- endmacro %}
 
 {% macro duckdb__assert_orders_file_exists(path) -%}
-    {%- set found = run_query("select count(*) from glob('" ~ path | replace("'", "''") ~ "')").columns[0].values()[0] -%}
+    {%- set found = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] -%}
     {%- if found == 0 -%}
         {{ exceptions.raise_compiler_error("orders file not found: '" ~ path ~ "' (var orders_path; a relative path is read from the directory dbt runs in). Run `make build` to generate the demo data, or pass --vars '{orders_path: <your file>}'.") }}
+    {%- endif -%}
+    {%- set bytes = run_query("select coalesce(sum(size), 0) from read_blob(" ~ sql_string(path) ~ ")").columns[0].values()[0] -%}
+    {%- if bytes == 0 -%}
+        {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -9,9 +9,13 @@
     {{ return(var('orders_format')) }}
 {%- endmacro %}
 
-{#- An identifier as trimmed text; empty becomes null. -#}
+{#- An identifier as trimmed text; empty, and the placeholders exports write for a missing
+    value (null, none, nan in any case), become null. -#}
 {% macro clean_id(expression) -%}
-    nullif(trim(cast({{ expression }} as {{ dbt.type_string() }})), '')
+    case
+        when lower(trim(cast({{ expression }} as {{ dbt.type_string() }}))) not in ('', 'null', 'none', 'nan')
+            then trim(cast({{ expression }} as {{ dbt.type_string() }}))
+    end
 {%- endmacro %}
 
 {#- `expression` cast to `type`, or null when it does not parse. `source_type` is the input
@@ -21,16 +25,29 @@
         {{ expression }}
     {%- elif type == 'timestamp' -%}
         {{ adapter.dispatch('parse_timestamp', 'segmentation')(expression) }}
+    {%- elif type == 'integer' -%}
+        {#- A fraction does not round to a whole unit: 2.5 is unparseable, not 3. -#}
+        case
+            when try_cast({{ expression }} as double) = trunc(try_cast({{ expression }} as double))
+                then try_cast(try_cast({{ expression }} as double) as integer)
+        end
     {%- else -%}
         try_cast({{ expression }} as {{ type }})
     {%- endif -%}
 {%- endmacro %}
 
+{#- Accepted: ISO 8601 dates and date-times (space or T), and the UCI export's month-first
+    'm/d/Y H:M'. A date-time with a UTC offset (Z, UTC, +02, +02:00) is converted to UTC; one
+    without is taken as written. Anything else (e.g. day-first 31.12.2025) does not parse. -#}
 {% macro duckdb__parse_timestamp(expression) -%}
-    coalesce(
-        try_cast({{ expression }} as timestamp),
-        try_strptime(cast({{ expression }} as varchar), '%m/%d/%Y %H:%M')
-    )
+    case
+        when regexp_matches(trim(cast({{ expression }} as varchar)), '\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$')
+            then try_cast(trim(cast({{ expression }} as varchar)) as timestamptz) at time zone 'UTC'
+        else coalesce(
+            try_cast({{ expression }} as timestamp),
+            try_strptime(cast({{ expression }} as varchar), '%m/%d/%Y %H:%M')
+        )
+    end
 {%- endmacro %}
 
 {#- 'name' when the raw value is present but did not parse, else null (for concat_ws). -#}

@@ -48,6 +48,25 @@ line_checks as (
         on order_lines.source_line_number = non_product_lines.source_line_number
 ),
 
+-- An order belongs to one customer: when its otherwise valid lines name several, which one
+-- is right cannot be told, so all of its lines are rejected.
+orders_with_several_customers as (
+    select order_id
+    from line_checks
+    where line_rejection_reason is null
+    group by order_id
+    having count(distinct customer_id) > 1
+),
+
+line_checks_with_orders as (
+    select
+        line_checks.*,
+        orders_with_several_customers.order_id is not null as is_order_of_several_customers
+    from line_checks
+    left join orders_with_several_customers
+        on line_checks.order_id = orders_with_several_customers.order_id
+),
+
 duplicates_ranked as (
     {#- Ranked in place rather than filtered and joined back: one pass over the lines. Only
         lines without a reason so far compete to be the first copy. -#}
@@ -55,17 +74,18 @@ duplicates_ranked as (
         *,
         row_number() over (
             partition by
-                line_rejection_reason is null, order_id, customer_id, ordered_at, product_id,
-                quantity, unit_price, returned_quantity, is_return_line
+                line_rejection_reason is null and not is_order_of_several_customers,
+                order_id, customer_id, ordered_at, product_id, quantity, unit_price,
+                returned_quantity, is_return_line
             order by source_line_number
         ) as copy_number
-    from line_checks
+    from line_checks_with_orders
 ),
 
 returned_products as (
     select distinct customer_id, product_id
     from duplicates_ranked
-    where is_return_line and line_rejection_reason is null
+    where is_return_line and line_rejection_reason is null and not is_order_of_several_customers
 ),
 
 purchased_products as (
@@ -76,6 +96,7 @@ purchased_products as (
         on duplicates_ranked.customer_id = returned_products.customer_id
         and duplicates_ranked.product_id = returned_products.product_id
     where duplicates_ranked.line_rejection_reason is null
+        and not duplicates_ranked.is_order_of_several_customers
         and duplicates_ranked.copy_number = 1
         and not duplicates_ranked.is_return_line
 ),
@@ -86,6 +107,8 @@ checked as (
         case
             when duplicates_ranked.line_rejection_reason is not null
                 then duplicates_ranked.line_rejection_reason
+            when duplicates_ranked.is_order_of_several_customers
+                then 'order_id used by more than one customer'
             when duplicates_ranked.copy_number > 1 then 'duplicate line'
             when duplicates_ranked.is_return_line and purchased_products.customer_id is null
                 then 'return without a purchase of the product by the customer'

@@ -3,33 +3,38 @@
 
 with
 
-model as (
-    select * from {{ ref('int_segment_model_current') }}
+stored_models as (
+    select * from {{ ref('segment_centroid_history') }}
+),
+
+current_model as (
+    select distinct run_id from {{ ref('int_segment_model_current') }}
 ),
 
 final as (
     select
-        cast(run_id as {{ dbt.type_string() }}) as run_id,
-        cast(fit_number as bigint) as fit_number,
-        cast(segment_id as bigint) as segment_id,
-        cast(feature as {{ dbt.type_string() }}) as feature,
-        cast(feature_position as integer) as feature_position,
-        cast(transform as {{ dbt.type_string() }}) as transform,
-        cast(is_used as boolean) as is_used,
-        cast(centroid as double) as centroid_model_space,
-        case transform
+        stored_models.run_id,
+        stored_models.fit_number,
+        stored_models.segment_id,
+        stored_models.feature,
+        stored_models.feature_position,
+        stored_models.transform,
+        stored_models.is_used,
+        stored_models.centroid_model_space,
+        case stored_models.transform
             {%- for transform in ['none', 'log1p'] %}
-            when '{{ transform }}'
-                then {{ inverse_transform_feature('centroid * scale + center', transform) }}
+            when '{{ transform }}' then {{ inverse_transform_feature(
+                'stored_models.centroid_model_space * stored_models.scale + stored_models.center', transform) }}
             {%- endfor %}
         end as centroid_original_units,
-        cast(clip_lower as double) as clip_lower,
-        cast(clip_upper as double) as clip_upper,
-        cast(center as double) as center,
-        cast(scale as double) as scale,
-        cast(customers_in_sample as bigint) as customers_in_sample,
-        cast(matched_distance as double) as matched_distance
-    from model
+        stored_models.clip_lower,
+        stored_models.clip_upper,
+        stored_models.center,
+        stored_models.scale,
+        stored_models.customers_in_sample,
+        stored_models.matched_distance
+    from stored_models
+    inner join current_model on stored_models.run_id = current_model.run_id
 )
 
 select * from final
