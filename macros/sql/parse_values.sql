@@ -28,7 +28,7 @@
     {%- elif type == 'integer' -%}
         {#- A fraction does not round to a whole unit: 2.5 is unparseable, not 3. -#}
         case
-            when try_cast({{ expression }} as double) = trunc(try_cast({{ expression }} as double))
+            when try_cast({{ expression }} as double) = floor(try_cast({{ expression }} as double))
                 then try_cast(try_cast({{ expression }} as double) as integer)
         end
     {%- else -%}
@@ -48,6 +48,18 @@
             try_strptime(cast({{ expression }} as varchar), '%m/%d/%Y %H:%M')
         )
     end
+{%- endmacro %}
+
+{#- The same on Spark (session time zone UTC, see profiles.yml): an ISO text through Spark's
+    cast, which applies a UTC offset, and the UCI form through an explicit pattern. -#}
+{% macro spark__parse_timestamp(expression) -%}
+    coalesce(
+        case
+            when trim(cast({{ expression }} as string)) rlike '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?[ ]*(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+                then try_cast(trim(cast({{ expression }} as string)) as timestamp)
+        end,
+        try_to_timestamp(trim(cast({{ expression }} as string)), 'M/d/yyyy H:mm')
+    )
 {%- endmacro %}
 
 {#- 'name' when the raw value is present but did not parse, else null (for concat_ws). -#}

@@ -51,10 +51,10 @@ final as (
         customer_totals.distinct_products,
         customer_totals.first_ordered_at,
         customer_totals.last_ordered_at,
-        {{ dbt.datediff('customer_totals.last_ordered_at', 'data_end.last_ordered_at_in_data', 'day') }}
-            as recency_days,
-        {{ dbt.datediff('customer_totals.first_ordered_at', 'data_end.last_ordered_at_in_data', 'day') }}
-            as tenure_days,
+        cast({{ dbt.datediff('customer_totals.last_ordered_at', 'data_end.last_ordered_at_in_data', 'day') }}
+            as bigint) as recency_days,
+        cast({{ dbt.datediff('customer_totals.first_ordered_at', 'data_end.last_ordered_at_in_data', 'day') }}
+            as bigint) as tenure_days,
         cast(customer_totals.gross_spending - customer_totals.returned_value as double)
             / customer_totals.orders as avg_order_value
     from customer_totals

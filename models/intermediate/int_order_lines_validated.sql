@@ -15,7 +15,7 @@ non_product_lines as (
     select distinct order_lines.source_line_number
     from order_lines
     inner join non_product_stock_codes
-        on order_lines.product_id like non_product_stock_codes.product_id_pattern escape '\'
+        on order_lines.product_id like non_product_stock_codes.product_id_pattern escape {{ like_escape() }}
 ),
 
 line_checks as (

@@ -15,7 +15,7 @@ segments as (
 final as (
     select
         customers.customer_id,
-        scored.segment_id,
+        cast(scored.segment_id as bigint) as segment_id,
         segments.segment_name,
         scored.distance_to_centroid,
         {%- for feature in customer_features() %}

@@ -18,7 +18,7 @@ order_lines as (
 
 parsed as (
     select
-        row_number() over () as source_line_number,
+        cast({{ input_line_number() }} as bigint) as source_line_number,
         {{ clean_id('raw_order_id') }} as order_id,
         {{ clean_id('raw_customer_id') }} as customer_id,
         {{ parse_as('raw_ordered_at', 'timestamp', type_of.ordered_at) }} as ordered_at,

@@ -30,10 +30,10 @@ invoice_lines as (
 
 parsed as (
     select
-        row_number() over () as source_line_number,
+        cast({{ input_line_number() }} as bigint) as source_line_number,
         {{ clean_id('raw_invoice') }} as order_id,
         -- Exports that read the id as a number write "17850.0".
-        regexp_replace({{ clean_id('raw_customer_id') }}, '\.0+$', '') as customer_id,
+        regexp_replace({{ clean_id('raw_customer_id') }}, '[.]0+$', '') as customer_id,
         {{ parse_as('raw_invoice_date', 'timestamp', type_of.date) }} as ordered_at,
         {{ clean_id('raw_stock_code') }} as product_id,
         {{ parse_as('raw_quantity', 'integer', type_of.quantity) }} as signed_quantity,

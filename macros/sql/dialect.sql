@@ -1,0 +1,44 @@
+{#- Small dispatch macros for the few places where DuckDB and Spark SQL differ. `default__` is
+    the portable form; an adapter gets its own only where it needs one. -#}
+
+{#- Each input line's position in the input, 1, 2, 3, ...: DuckDB keeps insertion order, so a
+    bare row_number() numbers lines as read; Spark needs an order, and a single-file read's
+    monotonically_increasing_id() follows the file. -#}
+{% macro input_line_number() -%}
+    {{ return(adapter.dispatch('input_line_number', 'segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__input_line_number() -%}
+    row_number() over ()
+{%- endmacro %}
+
+{% macro spark__input_line_number() -%}
+    row_number() over (order by monotonically_increasing_id())
+{%- endmacro %}
+
+{#- The escape character of the naming seeds' LIKE patterns (a backslash), as a SQL literal:
+    Spark reads backslash escapes inside string literals, DuckDB does not. -#}
+{% macro like_escape() -%}
+    {{ return(adapter.dispatch('like_escape', 'segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__like_escape() -%}
+    '\'
+{%- endmacro %}
+
+{% macro spark__like_escape() -%}
+    '\\'
+{%- endmacro %}
+
+{#- A query that lists the columns (name, type) of `relation_sql`'s rows. -#}
+{% macro describe_query(relation_sql) -%}
+    {{ return(adapter.dispatch('describe_query', 'segmentation')(relation_sql)) }}
+{%- endmacro %}
+
+{% macro default__describe_query(relation_sql) -%}
+    describe select * from {{ relation_sql }}
+{%- endmacro %}
+
+{% macro spark__describe_query(relation_sql) -%}
+    describe query select * from {{ relation_sql }}
+{%- endmacro %}
