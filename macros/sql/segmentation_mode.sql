@@ -12,20 +12,27 @@
     mode (where the fitting models are disabled). Score mode fails with a clear message when no
     model has been stored yet, or when it was fitted on other features than configured. -#}
 {% macro stored_model_history() -%}
-    {%- if segmentation_mode() == 'fit' -%}
-        {{ return(ref('int_segment_centroid_history')) }}
-    {%- endif -%}
-    {%- set history = source('segment_store', 'int_segment_centroid_history') -%}
-    {%- if execute -%}
-        {%- if adapter.get_relation(history.database, history.schema, history.identifier) is none -%}
-            {{ exceptions.raise_compiler_error("segmentation_mode score needs a stored model, and " ~ history ~ " does not exist: run a build in fit mode first") }}
-        {%- endif -%}
+    {%- set history = stored_history('int_segment_centroid_history') -%}
+    {%- if execute and segmentation_mode() == 'score' -%}
         {%- set stored = run_query("select feature || ':' || transform from " ~ history ~ " where fit_number = (select max(fit_number) from " ~ history ~ ") group by 1 order by 1").columns[0].values() | list -%}
         {%- set configured = [] -%}
         {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none')) -%}{%- endfor -%}
         {%- if stored != configured | sort -%}
             {{ exceptions.raise_compiler_error("the stored model was fitted on " ~ stored | join(', ') ~ " but var segmentation_features asks for " ~ configured | join(', ') ~ ": run a fit build, or set the features back") }}
         {%- endif -%}
+    {%- endif -%}
+    {{ return(history) }}
+{%- endmacro %}
+
+{#- An append-only history a fit build writes: the model in fit mode, the same table read back
+    as a source of segment_store in score mode; a clear error when no fit build wrote it. -#}
+{% macro stored_history(name) -%}
+    {%- if segmentation_mode() == 'fit' -%}
+        {{ return(ref(name)) }}
+    {%- endif -%}
+    {%- set history = source('segment_store', name) -%}
+    {%- if execute and adapter.get_relation(history.database, history.schema, history.identifier) is none -%}
+        {{ exceptions.raise_compiler_error("segmentation_mode score needs a stored model, and " ~ history ~ " does not exist: run a build in fit mode first") }}
     {%- endif -%}
     {{ return(history) }}
 {%- endmacro %}

@@ -1,32 +1,30 @@
-{#- The sweep of the fit the customers were scored with: a score build keeps the table as the
-    last fit left it (it runs no sweep). -#}
+{#- The sweep of the fit the customers were scored with: this build's in a fit build, the
+    stored sweep of the applied fit in a score build (which runs no sweep). -#}
 
 with
 
-{% if segmentation_mode() == 'fit' -%}
-k_sweep as (
-    select * from {{ ref('int_segment_k_sweep') }}
+k_sweeps as (
+    select * from {{ stored_history('int_segment_k_sweep_history') }}
 ),
-{%- else -%}
-{%- do stored_model_history() -%}
-k_sweep as (
-    select * from {{ this }}
+
+model_run as (
+    select distinct run_id from {{ ref('int_segment_model_current') }}
 ),
-{%- endif %}
 
 final as (
     select
-        cast(k as integer) as k,
-        cast(inertia as double) as inertia,
-        cast(silhouette as double) as silhouette,
-        cast(calinski_harabasz as double) as calinski_harabasz,
-        cast(davies_bouldin as double) as davies_bouldin,
-        cast(is_chosen as boolean) as is_chosen,
-        cast(chosen_by as {{ dbt.type_string() }}) as chosen_by,
-        cast(sample_size as bigint) as sample_size,
-        cast(features as {{ dbt.type_string() }}) as features,
-        cast(fit_seconds as double) as fit_seconds
-    from k_sweep
+        k_sweeps.k,
+        k_sweeps.inertia,
+        k_sweeps.silhouette,
+        k_sweeps.calinski_harabasz,
+        k_sweeps.davies_bouldin,
+        k_sweeps.is_chosen,
+        k_sweeps.chosen_by,
+        k_sweeps.sample_size,
+        k_sweeps.features,
+        k_sweeps.fit_seconds
+    from k_sweeps
+    inner join model_run on k_sweeps.run_id = model_run.run_id
 )
 
 select * from final
