@@ -8,12 +8,18 @@ DEMO_CUSTOMERS ?= 25000
 DEMO_SEED ?= 42
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test bench install install-dev chromium demo-data lint clean
+.PHONY: build build-spark test bench install install-dev install-spark chromium demo-data lint clean
 
 build: install $(DEMO_DATA)
 	$(BIN)/python -m segmentation.build build --profiles-dir .
 	$(BIN)/python -m segmentation.summary
 	$(BIN)/python -m segmentation.report
+
+# The same project on a local Apache Spark (README "Running on Spark / a cluster"): Spark's
+# warehouse, metastore and logs go to $(SPARK_DIR).
+SPARK_DIR ?= build/spark
+build-spark: install-spark $(DEMO_DATA)
+	SEGMENTATION_SPARK_DIR=$(SPARK_DIR) $(DBT) build --profiles-dir . --target spark
 
 test: install-dev chromium
 	$(BIN)/pytest
@@ -27,6 +33,7 @@ bench: install-dev
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-spark: $(VENV)/.installed-spark
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +42,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+# The tests include the Spark suite, so they install the Spark extras too.
+$(VENV)/.installed-dev: $(VENV)/.installed-spark requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
 	touch $@
 
 # The report test opens the report in Debian's headless Chromium.
@@ -52,4 +64,4 @@ lint: install-dev
 	$(BIN)/ruff check segmentation tests
 
 clean:
-	rm -rf target logs data/demo data/bench build/bench published segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock
+	rm -rf target logs data/demo data/bench build/bench build/spark published segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock

@@ -44,15 +44,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Spark reads a Parquet file by path; a CSV file (header line, every value as text) through an
-    external table over the file, made afresh at run time, since a view cannot read a CSV by path. -#}
+{#- Spark reads a Parquet file by path; a CSV file (header line, every value as text, quoted
+    fields may hold newlines, "" is a quote) through an external table over the file, made
+    afresh at run time, since a view cannot read a CSV by path. -#}
 {% macro spark__read_orders_file(path) -%}
     {%- if path.endswith('.csv') -%}
         {%- set table = target.schema ~ '.orders_input_csv' -%}
         {%- if execute -%}
             {%- do run_query('create schema if not exists ' ~ target.schema) -%}
             {%- do run_query('drop table if exists ' ~ table) -%}
-            {%- do run_query('create table ' ~ table ~ ' using csv options (path ' ~ sql_string(path) ~ ", header 'true', inferSchema 'false')") -%}
+            {%- do run_query('create table ' ~ table ~ ' using csv options (path ' ~ sql_string(path) ~ ", header 'true', inferSchema 'false', multiLine 'true', escape '\"')") -%}
         {%- endif -%}
         {{ table }}
     {%- else -%}

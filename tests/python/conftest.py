@@ -57,6 +57,51 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = T
     return run
 
 
+@dataclass
+class SparkRun:
+    """A dbt run on the `spark` target. Its tables are Parquet files in the run's own warehouse
+    directory, so a test reads them with DuckDB, with no second Spark session (the Derby
+    metastore admits one at a time)."""
+
+    returncode: int
+    output: str
+    spark_dir: Path
+    target_dir: Path
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect() as con:
+            for table in sorted((self.spark_dir / "warehouse").glob("*.db/*")):
+                if any(table.glob("*.parquet")):
+                    schema = table.parent.name.removesuffix(".db")
+                    files = str(table / "*.parquet")
+                    con.execute(f'create schema if not exists "{schema}"')
+                    con.execute(f'create view "{schema}"."{table.name}" as select * from read_parquet(\'{files}\')')
+                    if schema == SPARK_SCHEMA:
+                        con.execute(f'create view main."{table.name}" as select * from "{schema}"."{table.name}"')
+            return con.execute(sql).fetchall()
+
+    def results(self) -> dict[str, str]:
+        """Each node this run executed, with its status (from run_results.json)."""
+        found = json.loads((self.target_dir / "run_results.json").read_text())
+        return {result["unique_id"]: result["status"] for result in found["results"]}
+
+
+SPARK_SCHEMA = "segmentation"
+
+
+def run_dbt_spark(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> SparkRun:
+    """`dbt <args> --target spark`: a local Spark session whose warehouse, metastore and logs
+    all live under `workdir`/spark (profiles.yml, target spark)."""
+    cmd, env = dbt_command(workdir, *args, "--target", "spark", vars=vars)
+    env |= {"SEGMENTATION_SPARK_DIR": str(workdir / "spark"), "SEGMENTATION_SPARK_SCHEMA": SPARK_SCHEMA,
+            "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    run = SparkRun(proc.returncode, proc.stdout + proc.stderr, workdir / "spark", workdir / "target")
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} --target spark failed:\n{run.output[-6000:]}")
+    return run
+
+
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> Path:
     """The default demo: 25,000 customers, seed 42, as `make build` generates it."""

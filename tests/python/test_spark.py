@@ -1,0 +1,140 @@
+"""The same project on Apache Spark (dbt-spark, local session): every model and every dbt test
+runs there from the same files, the fit runs as SQL K-Means, and the segments match DuckDB's.
+
+Spark builds are slow to start (a JVM per dbt command), so one module-scoped set of builds on
+small demo data serves every test here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+from conftest import ROOT, run_dbt, run_dbt_spark
+from segmentation.demo_data import generate
+from test_bad_input import _case_lines, demo_rows, write_csv
+
+CUSTOMERS = 3_000
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def spark_demo(tmp_path_factory):
+    """Demo data; a fit and then a score build on Spark; the default (Python) fit on DuckDB."""
+    workdir = tmp_path_factory.mktemp("spark")
+    data, _ = generate(CUSTOMERS, SEED, workdir / "demo" / "order_lines.parquet")
+    demo = {"orders_format": "demo", "orders_path": str(data)}
+    fit = run_dbt_spark(workdir / "on_spark", "build", vars=demo)
+    fit_results = fit.results()
+    score = run_dbt_spark(workdir / "on_spark", "build", vars={**demo, "segmentation_mode": "score"})
+    duck = run_dbt(workdir / "on_duckdb", "build", vars=demo)
+    return fit, fit_results, score, duck, workdir
+
+
+def _segments(run) -> dict[str, int]:
+    return dict(run.query("select customer_id, segment_id from dim_customers"))
+
+
+def _ari(left: dict[str, int], right: dict[str, int]) -> float:
+    assert left.keys() == right.keys(), "both engines segment the same customers"
+    customers = sorted(left)
+    return adjusted_rand_score([left[c] for c in customers], [right[c] for c in customers])
+
+
+def test_every_model_and_test_runs_on_spark(spark_demo):
+    """Every SQL model and every dbt test of the DuckDB build also ran, and passed, on Spark;
+    only the dbt Python models (fit, publishing) are DuckDB's alone."""
+    _, fit_results, _, duck, _ = spark_demo
+    manifest = json.loads((duck.db.parent / "target" / "manifest.json").read_text())
+    python_models = {uid for uid, node in manifest["nodes"].items() if node.get("language") == "python"}
+    on_duckdb = json.loads((duck.db.parent / "target" / "run_results.json").read_text())["results"]
+    expected = {result["unique_id"] for result in on_duckdb
+                if result["unique_id"] not in python_models
+                and not set(manifest["nodes"].get(result["unique_id"], {}).get("depends_on", {})
+                            .get("nodes", [])) & python_models}
+    assert expected - fit_results.keys() == set()
+    failed = {uid: status for uid, status in fit_results.items() if status not in ("success", "pass")}
+    assert failed == {}
+    tests_on_spark = [uid for uid in fit_results if uid.startswith("test.")]
+    assert len(tests_on_spark) >= 80
+
+
+def test_spark_fits_with_sql_kmeans(spark_demo):
+    """The fit path is chosen by the adapter: SQL models on Spark, the Python models on DuckDB."""
+    fit, _, _, duck, workdir = spark_demo
+    spark_manifest = json.loads((workdir / "on_spark" / "target" / "manifest.json").read_text())
+    duck_manifest = json.loads((duck.db.parent / "target" / "manifest.json").read_text())
+
+    def fit_files(manifest: dict) -> set[str]:
+        return {node["original_file_path"] for node in manifest["nodes"].values()
+                if node["name"] == "int_segment_k_sweep"}
+
+    assert fit_files(spark_manifest) == {"models/segmentation/fit_sql/int_segment_k_sweep.sql"}
+    assert fit_files(duck_manifest) == {"models/segmentation/fit_python/int_segment_k_sweep.py"}
+    assert "SQL" in fit.query("select library_versions from segment_model_runs")[0][0]
+
+
+def test_spark_and_duckdb_find_the_same_segments(spark_demo):
+    fit, _, _, duck, _ = spark_demo
+    chosen = "select k from segment_k_sweep where is_chosen"
+    assert fit.query(chosen) == duck.query(chosen)
+    ari = _ari(_segments(fit), _segments(duck))
+    assert ari >= 0.99, f"ARI between Spark (SQL K-Means) and DuckDB (scikit-learn) segments: {ari:.4f}"
+
+
+def test_sql_kmeans_inertia_on_spark_is_within_one_percent_of_scikit_learn(spark_demo):
+    """Spark's training set, fitted by scikit-learn at Spark's chosen k, against Spark's own
+    centroids: the inertia of both over the same customers."""
+    fit, *_ = spark_demo
+    features = [row[0] for row in fit.query(
+        "select feature from int_segment_feature_scaling where is_used order by feature_position")]
+    X = np.array(fit.query(f"select {', '.join(features)} from int_segment_training_set order by customer_id"),
+                 dtype=float)
+    k = fit.query("select k from segment_k_sweep where is_chosen")[0][0]
+    rows = fit.query("select segment_id, feature, centroid from int_segment_centroids_fitted")
+    ids = sorted({segment for segment, _, _ in rows})
+    centroids = np.zeros((len(ids), len(features)))
+    for segment, feature, value in rows:
+        if feature in features:
+            centroids[ids.index(segment), features.index(feature)] = value
+    ours = float(((X[:, None, :] - centroids[None]) ** 2).sum(-1).min(axis=1).sum())
+    reference = KMeans(n_clusters=k, n_init=10, random_state=0).fit(X).inertia_
+    assert len(ids) == k
+    assert ours <= reference * 1.01, f"SQL K-Means inertia {ours:.2f} vs scikit-learn {reference:.2f}"
+
+
+def test_score_build_on_spark_keeps_every_segment(spark_demo):
+    fit, _, score, _, _ = spark_demo
+    assert score.query("select segmentation_mode from segment_model_runs order by run_at") == [("fit",), ("score",)]
+    assert _segments(score) == _segments(fit)
+
+
+def test_spark_leaves_nothing_in_the_working_directory(spark_demo):
+    """Metastore, warehouse and Derby's log live under the build's Spark directory."""
+    fit, *_ = spark_demo
+    for name in ("metastore_db", "spark-warehouse", "derby.log"):
+        assert not (ROOT / name).exists(), name
+        assert not (fit.spark_dir.parent / name).exists(), name
+    assert (fit.spark_dir / "metastore_db").is_dir()
+    assert (fit.spark_dir / "warehouse").is_dir()
+
+
+def test_bad_input_catalogue_gets_the_same_reasons_on_spark(tmp_path):
+    """The bad-input CSV (BOM, CRLF, quoted newline, one odd line per case) through staging and
+    validation on both engines: the same line numbers, reasons and values."""
+    rows = demo_rows(50, 11, tmp_path)
+    rows += [line for _, line, _ in _case_lines()]
+    path = tmp_path / "orders_bom_crlf.csv"
+    write_csv(rows, path, bom=True, line_end="\r\n")
+    csv_input = {"orders_format": "canonical", "orders_path": str(path)}
+    select = ("build", "--select", "+int_order_lines_validated", "--indirect-selection", "cautious")
+    spark = run_dbt_spark(tmp_path / "on_spark", *select, vars=csv_input)
+    duck = run_dbt(tmp_path / "on_duckdb", *select, vars=csv_input)
+    lines = ("select source_line_number, customer_id, cast(ordered_at as varchar), product_id, quantity, "
+             "unit_price, returned_quantity, rejection_reason from int_order_lines_validated order by 1")
+    assert len(duck.query(lines)) == len(rows)
+    assert spark.query(lines) == duck.query(lines)
