@@ -42,3 +42,17 @@
 {% macro spark__describe_query(relation_sql) -%}
     describe query select * from {{ relation_sql }}
 {%- endmacro %}
+
+{#- The values of `expression` joined by ', ' in the order of `order_by`, as an aggregate.
+    dbt-spark's dbt.listagg drops the order, so Spark sorts (order, value) pairs itself. -#}
+{% macro ordered_listagg(expression, order_by) -%}
+    {{ return(adapter.dispatch('ordered_listagg', 'segmentation')(expression, order_by)) }}
+{%- endmacro %}
+
+{% macro default__ordered_listagg(expression, order_by) -%}
+    {{ dbt.listagg(expression, "', '", "order by " ~ order_by) }}
+{%- endmacro %}
+
+{% macro spark__ordered_listagg(expression, order_by) -%}
+    array_join(transform(array_sort(collect_list(struct({{ order_by }} as sort_key, {{ expression }} as value))), pair -> pair.value), ', ')
+{%- endmacro %}

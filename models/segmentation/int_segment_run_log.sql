@@ -13,7 +13,7 @@ model as (
         max(run_id) as model_run_id,
         max(fitted_at) as fitted_at,
         max(id_assignment) as id_assignment,
-        {{ dbt.listagg("feature || ':' || transform", "', '", "order by feature_position") }} as transforms
+        {{ ordered_listagg("feature || ':' || transform", 'feature_position') }} as transforms
     from (select distinct run_id, fitted_at, id_assignment, feature, transform, feature_position
           from {{ ref('int_segment_model_current') }}) as model_features
 ),

@@ -96,7 +96,9 @@ def run_dbt_spark(workdir: Path, *args: str, vars: dict | None = None, check: bo
     env |= {"SEGMENTATION_SPARK_DIR": str(workdir / "spark"), "SEGMENTATION_SPARK_SCHEMA": SPARK_SCHEMA,
             "SPARK_LOCAL_IP": "127.0.0.1"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    run = SparkRun(proc.returncode, proc.stdout + proc.stderr, workdir / "spark", workdir / "target")
+    # dbt's own lines; PySpark also logs each failed query as a JSON line with the JVM's stack
+    stderr = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith('{"ts"'))
+    run = SparkRun(proc.returncode, proc.stdout + stderr, workdir / "spark", workdir / "target")
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} --target spark failed:\n{run.output[-6000:]}")
     return run

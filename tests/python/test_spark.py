@@ -138,3 +138,36 @@ def test_bad_input_catalogue_gets_the_same_reasons_on_spark(tmp_path):
              "unit_price, returned_quantity, rejection_reason from int_order_lines_validated order by 1")
     assert len(duck.query(lines)) == len(rows)
     assert spark.query(lines) == duck.query(lines)
+
+
+def _shown(output: str) -> list[dict]:
+    """The rows of `dbt show --output json`."""
+    start = output.index('{\n  "node"')
+    return json.JSONDecoder().raw_decode(output[start:])[0]["show"]
+
+
+def test_online_retail_staging_is_the_same_on_spark(online_retail_data, tmp_path):
+    """The UCI layout's staging (cancellations as returns, "17850.0" ids, 'm/d/Y H:M' dates) on
+    both engines, on a slice of the real file with cancellations and missing customers in it."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(online_retail_data).slice(0, 3_000)
+    path = tmp_path / "online_retail_slice.parquet"
+    pq.write_table(table, path)
+    show = ("show", "--select", "stg_online_retail__order_lines", "--indirect-selection", "empty",
+            "--limit", "5000", "--output", "json")
+    uci = {"orders_format": "online_retail", "orders_path": str(path)}
+    on_spark = _shown(run_dbt_spark(tmp_path / "on_spark", *show, vars=uci).output)
+    on_duckdb = _shown(run_dbt(tmp_path / "on_duckdb", *show, vars=uci).output)
+    assert len(on_duckdb) == table.num_rows
+    assert sum(row["is_return_line"] for row in on_duckdb) > 0
+    assert sum(row["customer_id"] is None for row in on_duckdb) > 0
+    keys = ("source_line_number", "order_id", "customer_id", "product_id", "quantity", "returned_quantity",
+            "is_return_line", "unparseable_columns")
+
+    def comparable(rows: list[dict]) -> list[tuple]:
+        return [tuple(row[key] for key in keys) + (str(row["ordered_at"])[:19].replace("T", " "),
+                                                   float(row["unit_price"]), float(row["line_value"]))
+                for row in rows]
+
+    assert comparable(on_spark) == comparable(on_duckdb)
