@@ -18,6 +18,8 @@ from conftest import ROOT, run_dbt, run_dbt_spark
 from segmentation.demo_data import generate
 from test_bad_input import _case_lines, demo_rows, write_csv
 
+pytestmark = pytest.mark.spark
+
 CUSTOMERS = 3_000
 SEED = 7
 
