@@ -65,7 +65,8 @@ def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Pat
         name: (marts[name], column) for name, column in append_only.items()})
     row_counts = {name: _row_count([str(snapshot / f"{name}.parquet")]) for name in copied}
     for name in append_only:
-        row_counts[name] = _row_count(history_files.loc[history_files["mart"] == name, "path"].tolist())
+        row_counts[name] = _row_count([str(publish_dir / path) for path in
+                                       history_files.loc[history_files["mart"] == name, "path"]])
     status = pd.DataFrame({
         "mart": list(marts),
         "row_count": [row_counts[name] for name in marts],
@@ -97,7 +98,8 @@ def _append_history(publish_dir: Path, file_stem: str,
                     append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str]]) -> pd.DataFrame:
     """For each append-only mart, one new Parquet file under history/<mart>/ holding the runs
     that the published database does not list yet (every run the first time); the files of
-    the new snapshot (mart, run_id, path): the previous list plus the new files."""
+    the new snapshot (mart, run_id, path relative to `publish_dir`, so the folder can move):
+    the previous list plus the new files."""
     listed = _published_history_files(publish_dir / PUBLISHED_DATABASE)
     rows = [listed]
     for name, (relation, column) in append_only.items():
@@ -116,7 +118,8 @@ def _append_history(publish_dir: Path, file_stem: str,
         partial = folder / f".{path.name}.partial"
         new_rows.to_parquet(str(partial))
         os.replace(partial, path)
-        rows.append(pd.DataFrame({"mart": name, "run_id": runs, "path": str(path.resolve())}))
+        rows.append(pd.DataFrame({"mart": name, "run_id": runs,
+                                  "path": path.relative_to(publish_dir).as_posix()}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -143,7 +146,8 @@ def _write_database(snapshot: Path, target: Path, tables: list[str], history_fil
             con.execute(f"create table {table} as select * from read_parquet(?)",
                         [str(snapshot / f"{table}.parquet")])
         for mart, files in history_files.groupby("mart"):
-            paths = ", ".join(_sql_literal(path) for path in sorted(set(files["path"])))
+            paths = ", ".join(_sql_literal(str((target.parent / path).resolve()))
+                              for path in sorted(set(files["path"])))
             con.execute(f"create view {mart} as select * from read_parquet([{paths}])")
         con.execute("checkpoint")
     if partial.with_name(partial.name + ".wal").exists():
@@ -169,9 +173,9 @@ def _drop_unlisted_history(history: Path, history_files: pd.DataFrame) -> None:
     writing one); the rows they held are published again with the next run's file."""
     if not history.exists():
         return
-    listed = {Path(path) for path in history_files["path"]}
+    listed = set(history_files["path"])
     for path in history.glob("*/*.parquet"):
-        if path.resolve() not in listed:
+        if path.relative_to(history.parent).as_posix() not in listed:
             path.unlink()
 
 
