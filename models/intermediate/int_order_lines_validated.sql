@@ -75,21 +75,24 @@ orders_with_several_customers as (
 ),
 
 {#- The rules below are set-level: each finds the few lines or keys it rejects with one
-    aggregate, and the final pass looks them up with hash joins against those small sets. -#}
-eligible_lines as (
-    {#- Only lines without a reason so far compete to be the first copy or to be a purchase. -#}
+    aggregate, and the final pass looks them up with hash joins against those small sets.
+    Only lines without a reason so far, outside orders of several customers, compete to be
+    the first copy or to be a purchase: that filter is applied to the few candidates only. -#}
+repeated_fingerprints as (
+    select line_fingerprint
+    from lines_passing_line_checks
+    group by line_fingerprint
+    having count(*) > 1
+),
+
+duplicate_candidates as (
     select lines_passing_line_checks.*
     from lines_passing_line_checks
+    inner join repeated_fingerprints
+        on lines_passing_line_checks.line_fingerprint = repeated_fingerprints.line_fingerprint
     left join orders_with_several_customers
         on lines_passing_line_checks.order_id = orders_with_several_customers.order_id
     where orders_with_several_customers.order_id is null
-),
-
-repeated_fingerprints as (
-    select line_fingerprint
-    from eligible_lines
-    group by line_fingerprint
-    having count(*) > 1
 ),
 
 duplicate_lines as (
@@ -98,32 +101,36 @@ duplicate_lines as (
     select source_line_number
     from (
         select
-            eligible_lines.source_line_number,
+            source_line_number,
             row_number() over (
-                partition by {% for column in duplicate_key %}eligible_lines.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
-                order by eligible_lines.source_line_number
+                partition by {{ duplicate_key | join(', ') }}
+                order by source_line_number
             ) as copy_number
-        from eligible_lines
-        inner join repeated_fingerprints
-            on eligible_lines.line_fingerprint = repeated_fingerprints.line_fingerprint
+        from duplicate_candidates
     ) as copies
     where copy_number > 1
 ),
 
 returned_products as (
-    select distinct customer_id, product_id
-    from eligible_lines
-    where is_return_line
+    select distinct lines_passing_line_checks.customer_id, lines_passing_line_checks.product_id
+    from lines_passing_line_checks
+    left join orders_with_several_customers
+        on lines_passing_line_checks.order_id = orders_with_several_customers.order_id
+    where lines_passing_line_checks.is_return_line
+        and orders_with_several_customers.order_id is null
 ),
 
 purchased_products as (
     {#- Only the products that were returned need their purchase looked up. -#}
-    select distinct eligible_lines.customer_id, eligible_lines.product_id
-    from eligible_lines
+    select distinct lines_passing_line_checks.customer_id, lines_passing_line_checks.product_id
+    from lines_passing_line_checks
     inner join returned_products
-        on eligible_lines.customer_id = returned_products.customer_id
-        and eligible_lines.product_id = returned_products.product_id
-    where not eligible_lines.is_return_line
+        on lines_passing_line_checks.customer_id = returned_products.customer_id
+        and lines_passing_line_checks.product_id = returned_products.product_id
+    left join orders_with_several_customers
+        on lines_passing_line_checks.order_id = orders_with_several_customers.order_id
+    where not lines_passing_line_checks.is_return_line
+        and orders_with_several_customers.order_id is null
 ),
 
 returns_without_purchase as (
