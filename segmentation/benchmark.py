@@ -136,7 +136,13 @@ def slowest_nodes(target: Path, count: int = 8) -> list[tuple[str, float]]:
     """The dbt nodes (models, tests) that took longest, from run_results.json."""
     results = json.loads((target / "run_results.json").read_text())["results"]
     ranked = sorted(results, key=lambda result: -result["execution_time"])[:count]
-    return [(result["unique_id"].split(".")[2], round(result["execution_time"], 1)) for result in ranked]
+    return [(_node_name(result["unique_id"]), round(result["execution_time"], 1)) for result in ranked]
+
+
+def _node_name(unique_id: str) -> str:
+    """A node's name; a unit test as `<model>:<test>`, so it is not taken for its model."""
+    kind, _, name, *rest = unique_id.split(".")
+    return f"{name}:{rest[0]}" if kind == "unit_test" else name
 
 
 def run_pipeline(data: Path, workdir: Path, extra_vars: dict | None = None) -> tuple[float, float, Path]:
