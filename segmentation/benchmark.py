@@ -76,6 +76,8 @@ class SizeResult:
     inertia_model_space: float = float("nan")
     inertia_full_fit_model_space: float = float("nan")
     notebook: dict | None = None
+    slowest_nodes: list = field(default_factory=list)  # [node name, seconds], slowest first
+    load_average: list = field(default_factory=list)  # the machine's 1-minute load before and after the build
 
 
 def _wait_with_rusage(proc: subprocess.Popen) -> tuple[int, float]:
@@ -128,6 +130,19 @@ def stage_times(target: Path) -> tuple[dict[str, float], float]:
                 starts.append(datetime.fromisoformat(timing["started_at"].rstrip("Z")))
                 ends.append(datetime.fromisoformat(timing["completed_at"].rstrip("Z")))
     return stages, (max(ends) - min(starts)).total_seconds()
+
+
+def slowest_nodes(target: Path, count: int = 8) -> list[tuple[str, float]]:
+    """The dbt nodes (models, tests) that took longest, from run_results.json."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    ranked = sorted(results, key=lambda result: -result["execution_time"])[:count]
+    return [(_node_name(result["unique_id"]), round(result["execution_time"], 1)) for result in ranked]
+
+
+def _node_name(unique_id: str) -> str:
+    """A node's name; a unit test as `<model>:<test>`, so it is not taken for its model."""
+    kind, _, name, *rest = unique_id.split(".")
+    return f"{name}:{rest[0]}" if kind == "unit_test" else name
 
 
 def run_pipeline(data: Path, workdir: Path, extra_vars: dict | None = None) -> tuple[float, float, Path]:
@@ -274,8 +289,11 @@ def benchmark_size(customers: int, data_dir: Path, work_dir: Path, threads: int,
     workdir = work_dir / f"customers_{customers}"
     shutil.rmtree(workdir, ignore_errors=True)
     log.info("%d customers, %d order lines: dbt build", customers, result.order_lines)
+    result.load_average = [os.getloadavg()[0]]
     result.dbt_wall_seconds, result.dbt_peak_rss_mib, db = run_pipeline(data, workdir, extra_vars)
+    result.load_average.append(os.getloadavg()[0])
     result.stage_seconds, result.pipeline_seconds = stage_times(workdir / "target")
+    result.slowest_nodes = slowest_nodes(workdir / "target")
     result.dbt_startup_seconds = result.dbt_wall_seconds - result.pipeline_seconds
     log.info("pipeline %.1fs (dbt wall %.1fs), peak RSS %.0f MiB", result.pipeline_seconds,
              result.dbt_wall_seconds, result.dbt_peak_rss_mib)

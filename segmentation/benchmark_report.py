@@ -103,6 +103,8 @@ def write_report(results: Sequence[SizeResult], out: Path, command: str) -> None
         _row("dbt start-up", (f"{r.dbt_startup_seconds:.1f}" for r in results)),
         _row("dbt wall time", (f"{r.dbt_wall_seconds:.1f}" for r in results)),
         _row("peak RSS of dbt (MiB)", (f"{r.dbt_peak_rss_mib:,.0f}" for r in results)),
+        _row("machine load (1 min) before / after the build",
+             (" / ".join(f"{load:.1f}" for load in r.load_average) or "-" for r in results)),
         _row("seconds per million lines", (f"{_rate(r):.2f}" for r in results)),
         _row("bare feature GROUP BY", (f"{r.bare_aggregation_seconds:.1f}" for r in results)),
         _row("pipeline ÷ bare query",
@@ -167,7 +169,15 @@ def write_report(results: Sequence[SizeResult], out: Path, command: str) -> None
                   + " customers: the benchmark runs the notebook only up to `--notebook-up-to` "
                   f"customers, because it holds every order line in pandas{estimate}.")
         md.append("")
-    md += ["## Targets", "", *_targets(results), ""]
+    md += ["## Where the time goes", "",
+           "The slowest dbt nodes per size (seconds; `unique_*`, `not_null_*`, `assert_*` are tests):", ""]
+    md += [f"- {r.customers:,} customers: "
+           + ", ".join(f"{name} {seconds:.1f}" for name, seconds in r.slowest_nodes)
+           for r in results if r.slowest_nodes]
+    md += ["", "## Targets", "", *_targets(results), ""]
+    notes = out.with_name(out.stem + "_notes.md")
+    if notes.exists():  # the analysis of a run, written by hand after it
+        md += [notes.read_text().strip(), ""]
     out.write_text("\n".join(md))
     log.info("wrote %s and %s", out, chart)
 

@@ -28,13 +28,15 @@ class FitSettings:
     k_min: int = 1
     k_max: int = 10
     n_init: int = 10
+    sweep_n_init: int = 3
     random_state: int = 42
     silhouette_sample_size: int = 10_000
     sweep_sample_size: int = 50_000
     segment_count: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("k_min", "k_max", "n_init", "silhouette_sample_size", "sweep_sample_size"):
+        for name in ("k_min", "k_max", "n_init", "sweep_n_init", "silhouette_sample_size",
+                     "sweep_sample_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -73,19 +75,39 @@ def check_enough_customers(X: np.ndarray, k: int) -> None:
 def sampled_silhouette(X: np.ndarray, labels: np.ndarray, sample_size: int, random_state: int,
                        chunk_rows: int = 2_000) -> float:
     """Mean silhouette on the same random sample as scikit-learn's `silhouette_score(...,
-    sample_size, random_state)`, to rounding; summing each chunk's distances per cluster with
-    one matrix product makes it about four times faster, and the sweep computes it for every k."""
+    sample_size, random_state)`, to rounding (see `sampled_silhouettes`)."""
+    return sampled_silhouettes(X, [labels], sample_size, random_state, chunk_rows)[0]
+
+
+def sampled_silhouettes(X: np.ndarray, labelings: list[np.ndarray], sample_size: int,
+                        random_state: int, chunk_rows: int = 2_000) -> list[float]:
+    """The mean silhouette of each labeling of `X`, on the sample scikit-learn's
+    `silhouette_score(..., sample_size, random_state)` draws, to rounding. The pairwise
+    distances are computed once for every labeling, and each chunk's distances are summed per
+    cluster with one matrix product: the whole k sweep costs about one silhouette."""
     if X.shape[0] > sample_size:
         picked = np.random.RandomState(random_state).permutation(X.shape[0])[:sample_size]
-        X, labels = X[picked], labels[picked]
-    clusters, labels = np.unique(labels, return_inverse=True)
-    members = np.zeros((X.shape[0], clusters.size))
-    members[np.arange(X.shape[0]), labels] = 1.0
-    distance_sums = np.vstack([euclidean_distances(X[start:start + chunk_rows], X) @ members
-                               for start in range(0, X.shape[0], chunk_rows)])
-    counts = members.sum(axis=0)
-    own_count = counts[labels]
+        X, labelings = X[picked], [labels[picked] for labels in labelings]
     rows = np.arange(X.shape[0])
+    inverses, members = [], []
+    for labels in labelings:
+        clusters, inverse = np.unique(labels, return_inverse=True)
+        member = np.zeros((X.shape[0], clusters.size))
+        member[rows, inverse] = 1.0
+        inverses.append(inverse)
+        members.append(member)
+    all_members = np.hstack(members)
+    all_sums = np.vstack([euclidean_distances(X[start:start + chunk_rows], X) @ all_members
+                          for start in range(0, X.shape[0], chunk_rows)])
+    bounds = np.cumsum([0] + [member.shape[1] for member in members])
+    return [_mean_silhouette(all_sums[:, lo:hi], member.sum(axis=0), inverse)
+            for lo, hi, member, inverse in zip(bounds[:-1], bounds[1:], members, inverses, strict=True)]
+
+
+def _mean_silhouette(distance_sums: np.ndarray, counts: np.ndarray, labels: np.ndarray) -> float:
+    """The mean silhouette from each point's summed distance to every cluster."""
+    rows = np.arange(labels.size)
+    own_count = counts[labels]
     within = distance_sums[rows, labels] / np.maximum(own_count - 1, 1)
     between = distance_sums / counts
     between[rows, labels] = np.inf
@@ -95,11 +117,13 @@ def sampled_silhouette(X: np.ndarray, labels: np.ndarray, sample_size: int, rand
     return float(np.nan_to_num(scores).mean())
 
 
-def fit(X: np.ndarray, k: int, settings: FitSettings) -> KMeans:
-    """K-Means with k-means++ seeding, pinned n_init and random_state."""
+def fit(X: np.ndarray, k: int, settings: FitSettings, n_init: int | None = None) -> KMeans:
+    """K-Means with k-means++ seeding, pinned random_state, and `n_init` restarts (default:
+    the settings' n_init, the final fit's)."""
     check_enough_customers(X, k)
     return KMeans(
-        n_clusters=k, init="k-means++", n_init=settings.n_init, random_state=settings.random_state
+        n_clusters=k, init="k-means++", n_init=n_init or settings.n_init,
+        random_state=settings.random_state,
     ).fit(X)
 
 
@@ -108,15 +132,19 @@ def _metrics_defined(labels: np.ndarray) -> bool:
     return 2 <= np.unique(labels).size <= labels.size - 1
 
 
-def _silhouette(X: np.ndarray, labels: np.ndarray, settings: FitSettings) -> float:
-    """The silhouette on a pinned sample of silhouette_sample_size customers (the sample
-    scikit-learn would draw), NaN when the sample holds too few or too many segments."""
+def _silhouettes(X: np.ndarray, labelings: list[np.ndarray], settings: FitSettings) -> list[float]:
+    """The silhouette of each labeling on a pinned sample of silhouette_sample_size customers
+    (the sample scikit-learn would draw), NaN where the sample holds too few or too many segments."""
     indices = np.random.RandomState(settings.random_state).permutation(X.shape[0])
     indices = indices[:min(settings.silhouette_sample_size, X.shape[0])]
-    if not _metrics_defined(labels[indices]):
-        return float("nan")
-    return sampled_silhouette(X[indices], labels[indices], settings.silhouette_sample_size,
-                              settings.random_state)
+    defined = [i for i, labels in enumerate(labelings) if _metrics_defined(labels[indices])]
+    result = [float("nan")] * len(labelings)
+    if defined:
+        scores = sampled_silhouettes(X[indices], [labelings[i][indices] for i in defined],
+                                     settings.silhouette_sample_size, settings.random_state)
+        for i, score in zip(defined, scores, strict=True):
+            result[i] = score
+    return result
 
 
 def sweep_subset(X: np.ndarray, settings: FitSettings) -> np.ndarray:
@@ -130,24 +158,32 @@ def sweep_subset(X: np.ndarray, settings: FitSettings) -> np.ndarray:
 
 
 def sweep(X: np.ndarray, settings: FitSettings) -> pd.DataFrame:
-    """Fit every k of the range and record inertia and, where defined, the quality metrics."""
+    """Fit every k of the range with sweep_n_init restarts (the sweep needs the shape of the
+    inertia curve, not the best of ten fits), and record inertia and, where defined, the
+    quality metrics; the silhouettes of all k share one pass over the pairwise distances."""
     X = sweep_subset(X, settings)
     check_enough_customers(X, max(settings.k_values))
-    rows = []
+    rows, labelings = [], []
     for k in settings.k_values:
         started = time.perf_counter()
-        km = fit(X, k, settings)
+        km = fit(X, k, settings, n_init=settings.sweep_n_init)
         row = {"k": k, "inertia": float(km.inertia_), "silhouette": np.nan,
                "calinski_harabasz": np.nan, "davies_bouldin": np.nan}
         if _metrics_defined(km.labels_):
-            row["silhouette"] = _silhouette(X, km.labels_, settings)
             row["calinski_harabasz"] = float(calinski_harabasz_score(X, km.labels_))
             row["davies_bouldin"] = float(davies_bouldin_score(X, km.labels_))
         row["fit_seconds"] = time.perf_counter() - started
-        log.info("k=%d inertia=%.1f silhouette=%.3f (%.1fs)", k, row["inertia"],
-                 row["silhouette"], row["fit_seconds"])
+        log.info("k=%d inertia=%.1f (%.1fs)", k, row["inertia"], row["fit_seconds"])
         rows.append(row)
-    return pd.DataFrame(rows)
+        labelings.append(km.labels_)
+    started = time.perf_counter()
+    result = pd.DataFrame(rows)
+    result["silhouette"] = _silhouettes(X, labelings, settings)
+    log.info("silhouettes of k=%d..%d on %d customers (%.1fs): %s", min(settings.k_values),
+             max(settings.k_values), min(settings.silhouette_sample_size, X.shape[0]),
+             time.perf_counter() - started,
+             ", ".join(f"{s:.3f}" for s in result["silhouette"]))
+    return result
 
 
 def choose_k(sweep_result: pd.DataFrame, segment_count: int | None = None) -> tuple[int, str]:

@@ -34,7 +34,8 @@ def settings_from_config(config: Mapping[str, Any]) -> FitSettings:
             raise ValueError(f"{name} must be a whole number, got {value!r}") from None
 
     given = {name: whole(name) for name in
-             ("k_min", "k_max", "n_init", "random_state", "silhouette_sample_size", "sweep_sample_size")}
+             ("k_min", "k_max", "n_init", "sweep_n_init", "random_state", "silhouette_sample_size",
+              "sweep_sample_size")}
     return FitSettings(**{k: v for k, v in given.items() if v is not None},
                        segment_count=whole("segment_count"))
 

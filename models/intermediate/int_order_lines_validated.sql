@@ -1,6 +1,11 @@
 {#- Every staged line once, with rejection_reason null when the line is usable. Rules are
     tried in order; a line gets the first reason that applies. -#}
 
+{%- set duplicate_key = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price',
+                         'returned_quantity', 'is_return_line'] -%}
+{%- set qualified_duplicate_key = [] -%}
+{%- for column in duplicate_key -%}{%- do qualified_duplicate_key.append('order_lines.' ~ column) -%}{%- endfor %}
+
 with
 
 order_lines as (
@@ -11,11 +16,16 @@ non_product_stock_codes as (
     select product_id_pattern from {{ ref('non_product_stock_codes') }}
 ),
 
-non_product_lines as (
-    select distinct order_lines.source_line_number
-    from order_lines
+products as (
+    select distinct product_id from order_lines
+),
+
+non_product_products as (
+    {#- Patterns are matched against each distinct product once, not against every line. -#}
+    select distinct products.product_id
+    from products
     inner join non_product_stock_codes
-        on order_lines.product_id like non_product_stock_codes.product_id_pattern escape {{ like_escape() }}
+        on products.product_id like non_product_stock_codes.product_id_pattern escape {{ like_escape() }}
 ),
 
 line_checks as (
@@ -31,7 +41,7 @@ line_checks as (
             when order_lines.quantity is null then 'missing quantity'
             when order_lines.unit_price is null then 'missing unit_price'
             when order_lines.returned_quantity is null then 'missing returned_quantity'
-            when non_product_lines.source_line_number is not null then 'non-product line'
+            when non_product_products.product_id is not null then 'non-product line'
             when order_lines.ordered_at < cast('1990-01-01' as timestamp)
                 then 'ordered_at before 1990-01-01'
             when order_lines.ordered_at > {{ dbt.current_timestamp() }} then 'ordered_at in the future'
@@ -42,81 +52,116 @@ line_checks as (
             when order_lines.returned_quantity < 0 then 'negative returned_quantity'
             when not order_lines.is_return_line and order_lines.returned_quantity > order_lines.quantity
                 then 'returned_quantity exceeds quantity'
-        end as line_rejection_reason
+        end as line_rejection_reason,
+        {{ row_fingerprint(qualified_duplicate_key) }} as line_fingerprint
     from order_lines
-    left join non_product_lines
-        on order_lines.source_line_number = non_product_lines.source_line_number
+    left join non_product_products
+        on order_lines.product_id = non_product_products.product_id
+),
+
+lines_passing_line_checks as (
+    select source_line_number, {{ duplicate_key | join(', ') }}, line_fingerprint
+    from line_checks
+    where line_rejection_reason is null
 ),
 
 -- An order belongs to one customer: when its otherwise valid lines name several, which one
 -- is right cannot be told, so all of its lines are rejected.
 orders_with_several_customers as (
     select order_id
-    from line_checks
-    where line_rejection_reason is null
+    from lines_passing_line_checks
     group by order_id
-    having count(distinct customer_id) > 1
+    having min(customer_id) <> max(customer_id)
 ),
 
-line_checks_with_orders as (
-    select
-        line_checks.*,
-        orders_with_several_customers.order_id is not null as is_order_of_several_customers
-    from line_checks
+{#- The rules below are set-level: each finds the few lines or keys it rejects with one
+    aggregate, and the final pass looks them up with hash joins against those small sets.
+    Only lines without a reason so far, outside orders of several customers, compete to be
+    the first copy or to be a purchase: that filter is applied to the few candidates only. -#}
+repeated_fingerprints as (
+    select line_fingerprint
+    from lines_passing_line_checks
+    group by line_fingerprint
+    having count(*) > 1
+),
+
+duplicate_candidates as (
+    select lines_passing_line_checks.*
+    from lines_passing_line_checks
+    inner join repeated_fingerprints
+        on lines_passing_line_checks.line_fingerprint = repeated_fingerprints.line_fingerprint
     left join orders_with_several_customers
-        on line_checks.order_id = orders_with_several_customers.order_id
+        on lines_passing_line_checks.order_id = orders_with_several_customers.order_id
+    where orders_with_several_customers.order_id is null
 ),
 
-duplicates_ranked as (
-    {#- Ranked in place rather than filtered and joined back: one pass over the lines. Only
-        lines without a reason so far compete to be the first copy. -#}
-    select
-        *,
-        row_number() over (
-            partition by
-                line_rejection_reason is null and not is_order_of_several_customers,
-                order_id, customer_id, ordered_at, product_id, quantity, unit_price,
-                returned_quantity, is_return_line
-            order by source_line_number
-        ) as copy_number
-    from line_checks_with_orders
+duplicate_lines as (
+    {#- Lines sharing a fingerprint are compared column by column: a hash collision is not a
+        duplicate. The first copy in input order is kept. -#}
+    select source_line_number
+    from (
+        select
+            source_line_number,
+            row_number() over (
+                partition by {{ duplicate_key | join(', ') }}
+                order by source_line_number
+            ) as copy_number
+        from duplicate_candidates
+    ) as copies
+    where copy_number > 1
 ),
 
 returned_products as (
-    select distinct customer_id, product_id
-    from duplicates_ranked
-    where is_return_line and line_rejection_reason is null and not is_order_of_several_customers
+    select distinct lines_passing_line_checks.customer_id, lines_passing_line_checks.product_id
+    from lines_passing_line_checks
+    left join orders_with_several_customers
+        on lines_passing_line_checks.order_id = orders_with_several_customers.order_id
+    where lines_passing_line_checks.is_return_line
+        and orders_with_several_customers.order_id is null
 ),
 
 purchased_products as (
     {#- Only the products that were returned need their purchase looked up. -#}
-    select distinct duplicates_ranked.customer_id, duplicates_ranked.product_id
-    from duplicates_ranked
+    select distinct lines_passing_line_checks.customer_id, lines_passing_line_checks.product_id
+    from lines_passing_line_checks
     inner join returned_products
-        on duplicates_ranked.customer_id = returned_products.customer_id
-        and duplicates_ranked.product_id = returned_products.product_id
-    where duplicates_ranked.line_rejection_reason is null
-        and not duplicates_ranked.is_order_of_several_customers
-        and duplicates_ranked.copy_number = 1
-        and not duplicates_ranked.is_return_line
+        on lines_passing_line_checks.customer_id = returned_products.customer_id
+        and lines_passing_line_checks.product_id = returned_products.product_id
+    left join orders_with_several_customers
+        on lines_passing_line_checks.order_id = orders_with_several_customers.order_id
+    where not lines_passing_line_checks.is_return_line
+        and orders_with_several_customers.order_id is null
+),
+
+returns_without_purchase as (
+    select returned_products.customer_id, returned_products.product_id
+    from returned_products
+    left join purchased_products
+        on returned_products.customer_id = purchased_products.customer_id
+        and returned_products.product_id = purchased_products.product_id
+    where purchased_products.customer_id is null
 ),
 
 checked as (
     select
-        duplicates_ranked.*,
+        line_checks.*,
         case
-            when duplicates_ranked.line_rejection_reason is not null
-                then duplicates_ranked.line_rejection_reason
-            when duplicates_ranked.is_order_of_several_customers
+            when line_checks.line_rejection_reason is not null
+                then line_checks.line_rejection_reason
+            when orders_with_several_customers.order_id is not null
                 then 'order_id used by more than one customer'
-            when duplicates_ranked.copy_number > 1 then 'duplicate line'
-            when duplicates_ranked.is_return_line and purchased_products.customer_id is null
+            when duplicate_lines.source_line_number is not null then 'duplicate line'
+            when line_checks.is_return_line and returns_without_purchase.customer_id is not null
                 then 'return without a purchase of the product by the customer'
         end as rejection_reason
-    from duplicates_ranked
-    left join purchased_products
-        on duplicates_ranked.customer_id = purchased_products.customer_id
-        and duplicates_ranked.product_id = purchased_products.product_id
+    from line_checks
+    left join orders_with_several_customers
+        on line_checks.order_id = orders_with_several_customers.order_id
+    left join duplicate_lines
+        on line_checks.source_line_number = duplicate_lines.source_line_number
+    left join returns_without_purchase
+        on line_checks.customer_id = returns_without_purchase.customer_id
+        and line_checks.product_id = returns_without_purchase.product_id
 ),
 
 final as (

@@ -18,4 +18,6 @@ def model(dbt, session):
     }
     # the run id is read at run time: a config value could be stale under partial parsing
     run_id = dbt.ref("int_segment_run").df()["run_id"].iloc[0]
-    return publish_marts(marts, dbt.config.get("publish_dir"), run_id)
+    # the membership history grows by every customer every build: publish each run's rows once
+    return publish_marts(marts, dbt.config.get("publish_dir"), run_id,
+                         append_only={"fct_segment_memberships": "run_id"})

@@ -53,21 +53,13 @@ distances as (
     cross join centroids_wide
 ),
 
-ranked as (
-    select
-        customer_id,
-        segment_id,
-        distance_to_centroid,
-        row_number() over (
-            partition by customer_id order by distance_to_centroid, segment_id
-        ) as nearness_rank
-    from distances
+nearest as (
+    {{ nearest_segment('distances') }}
 ),
 
 final as (
     select customer_id, segment_id, distance_to_centroid
-    from ranked
-    where nearness_rank = 1
+    from nearest
 )
 
 select * from final

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from segmentation.benchmark import STAGES, main
 
@@ -25,7 +26,9 @@ def test_benchmark_writes_the_report_at_a_tiny_size(tmp_path):
     # a long build shows where it is: the sweep logs its sample and every k through dbt's logger
     dbt_log = (tmp_path / "work" / "customers_300" / "dbt_output.log").read_text()
     assert "segmentation: k sweep over k=1..10 on 300 of 300 sampled customers" in dbt_log
-    assert "segmentation: k=10 inertia=" in dbt_log
+    assert "segmentation: k=10 inertia=" in dbt_log and "segmentation: silhouettes of k=1..10" in dbt_log
+    assert "## Where the time goes" in text and re.search(r"- 300 customers: \w+ \d+\.\d, ", text)
+    assert len(result["load_average"]) == 2
     # the report can be rewritten from the saved results alone
     out.unlink()
     main(["--report-only", "--work-dir", str(tmp_path / "work"), "--out", str(out)])

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, dbt_command, run_dbt
 from segmentation.demo_data import generate
-from segmentation.publish import PUBLISHED_DATABASE, SNAPSHOTS, SNAPSHOTS_KEPT, publish_marts
+from segmentation.publish import HISTORY, PUBLISHED_DATABASE, SNAPSHOTS, SNAPSHOTS_KEPT, publish_marts
 
 # The build's fast settings: the test is about publishing, not about the k sweep.
 FAST = {"orders_format": "demo", "segmentation_k_max": 6, "segmentation_n_init": 3}
@@ -127,6 +127,43 @@ def test_publish_keeps_the_last_snapshots_and_validates_names(tmp_path):
         with pytest.raises(ValueError, match="run_id"):
             publish_marts({"some_mart": con.table("t")}, tmp_path, "../escape")
 
+
+
+def test_append_only_history_is_published_one_file_per_run(tmp_path):
+    """Each publish writes only the runs not yet published; a held reader keeps its own runs;
+    a file left by a failed publish is dropped and its rows published again; the folder can move."""
+    publish_dir = tmp_path / "published"
+    per_run = "select run_id, count(*) from memberships group by 1 order by 1"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+        con.execute("create table state as select 1 as x")
+
+        def publish(run: str):
+            return publish_marts({"state": con.table("state"), "memberships": con.table("memberships")},
+                                 publish_dir, run, append_only={"memberships": "run_id"})
+
+        publish("run-0")
+        held = duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True)
+        orphan = publish_dir / HISTORY / "memberships" / "left_by_a_failed_build.parquet"
+        con.execute(f"copy (select 'run-x' as run_id, 0 as customer) to '{orphan}'")
+        con.execute("insert into memberships select 'run-1', range from range(5)")
+        status = publish("run-1")
+        files = sorted((publish_dir / HISTORY / "memberships").glob("*.parquet"))
+        assert len(files) == 2 and not orphan.exists()
+        with duckdb.connect() as reader:  # the second file holds the new run only
+            assert reader.execute("select distinct run_id from read_parquet(?)", [str(files[1])]).fetchall() \
+                == [("run-1",)]
+        assert status.set_index("mart")["row_count"].to_dict() == {"state": 1, "memberships": 9}
+        assert held.execute(per_run).fetchall() == [("run-0", 4)]
+        held.close()  # one process shares one instance per path: close it before reopening
+        with duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True) as fresh:
+            assert fresh.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5)]
+
+        publish_dir = publish_dir.rename(tmp_path / "moved")
+        con.execute("insert into memberships select 'run-2', range from range(2)")
+        publish("run-2")
+        with duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True) as moved:
+            assert moved.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5), ("run-2", 2)]
 
 PERSONAL = re.compile(r"e_?mail|phone|mobile|(first|last|full|customer)_?name|address|street|city|"
                       r"post_?code|postal|zip|birth|gender|ip_addr|country")

@@ -13,7 +13,7 @@ def model(dbt, session):
         "k_min": dbt.config.get("k_min"),
         "k_max": dbt.config.get("k_max"),
         "segment_count": dbt.config.get("segment_count"),
-        "n_init": dbt.config.get("n_init"),
+        "sweep_n_init": dbt.config.get("sweep_n_init"),
         "random_state": dbt.config.get("random_state"),
         "silhouette_sample_size": dbt.config.get("silhouette_sample_size"),
         "sweep_sample_size": dbt.config.get("sweep_sample_size"),

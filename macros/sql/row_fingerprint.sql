@@ -1,0 +1,20 @@
+{#- A hash of several columns, to find rows that may be equal by grouping on one value instead
+    of all of them. Equal rows always get equal hashes; a rare collision only makes two rows
+    candidates, so callers compare the columns themselves before calling rows equal. -#}
+{% macro row_fingerprint(columns) -%}
+    {{ return(adapter.dispatch('row_fingerprint', 'segmentation')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_fingerprint(columns) -%}
+    {%- set pieces = [] -%}
+    {%- for column in columns -%}
+        {%- if not loop.first -%}{%- do pieces.append("'|'") -%}{%- endif -%}
+        {%- do pieces.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(pieces)) }}
+{%- endmacro %}
+
+{#- DuckDB's built-in 64-bit hash of the values themselves: no text conversion, no md5. -#}
+{% macro duckdb__row_fingerprint(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
