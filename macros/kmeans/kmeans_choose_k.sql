@@ -112,12 +112,14 @@
     {{ return(state.knee) }}
 {%- endmacro %}
 
-{#- For the tests: the knee of each curve ({x: [...], y: [...]}) logged as one JSON line,
-    e.g. dbt run-operation kmeans_knees --args '{curves: [{x: [1, 2, 3], y: [3.0, 1.0, 0.5]}]}' -#}
-{% macro kmeans_knees(curves) -%}
-    {%- set knees = [] -%}
-    {%- for curve in curves -%}
-        {%- do knees.append(kmeans_find_knee(curve['x'], curve['y'])) -%}
+{#- For the tests: each case's knee and choice of k, logged as one JSON line; a case is
+    {k: [...], log_inertia: [...], silhouette: [...], segment_count: n or null}. -#}
+{% macro kmeans_check_choices(cases) -%}
+    {%- set results = [] -%}
+    {%- for case in cases -%}
+        {%- set choice = kmeans_choose_k(case['k'], case['log_inertia'], case['silhouette'], case.get('segment_count')) -%}
+        {%- do results.append({'knee': kmeans_find_knee(case['k'], case['log_inertia']) if case['k'] | length >= 2 else none,
+                               'k': choice.k, 'chosen_by': choice.chosen_by}) -%}
     {%- endfor -%}
-    {%- do log('kmeans_knees: ' ~ tojson(knees), info=true) -%}
+    {%- do log('kmeans_check_choices: ' ~ tojson(results), info=true) -%}
 {%- endmacro %}

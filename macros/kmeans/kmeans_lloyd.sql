@@ -10,7 +10,8 @@
 
 {#- Sum of squared differences between two aligned lists of SQL expressions. -#}
 {% macro kmeans_squared_distance(left, right) -%}
-    ({% for i in range(left | length) %}power({{ left[i] }} - {{ right[i] }}, 2){{ ' + ' if not loop.last }}{% endfor %})
+    {#- a product, not power(): DuckDB evaluates it twice as fast in the Lloyd steps -#}
+    ({% for i in range(left | length) %}({{ left[i] }} - {{ right[i] }}) * ({{ left[i] }} - {{ right[i] }}){{ ' + ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {#- A sum of doubles added as decimals, like exact_avg: the same result whatever order the
@@ -20,13 +21,20 @@
 {%- endmacro %}
 
 {#- Every point against every state row: the nearest centroid (cluster_number, ties to the
-    lower number) and its squared distance (nearest_distance), with the state's columns. -#}
+    lower number) and its squared distance (nearest_distance), with the state's columns. Columns
+    are listed, never `*`: Spark's analyzer needs a pass per nested star, and the unrolled
+    steps nest deep. -#}
 {% macro kmeans_assign(points, state, k_max) -%}
     {%- set features = kmeans_features() -%}
+    {%- set carried = ['customer_id', 'init_number', 'k'] + features -%}
+    {%- for j in range(1, k_max + 1) %}{% for feature in features %}{% do carried.append(kmeans_centroid(j, feature)) %}{% endfor %}{% endfor -%}
     {%- set point_columns = [] -%}
     {%- for feature in features %}{% do point_columns.append('points.' ~ feature) %}{% endfor -%}
     select
-        distances.*,
+        {%- for column in carried %}
+        distances.{{ column }},
+        {%- endfor %}
+        distances.nearest_distance,
         case
             {%- for j in range(1, k_max + 1) %}
             when distances.distance_{{ j }} = distances.nearest_distance then {{ j }}
@@ -34,7 +42,12 @@
         end as cluster_number
     from (
         select
-            measured.*,
+            {%- for column in carried %}
+            measured.{{ column }},
+            {%- endfor %}
+            {%- for j in range(1, k_max + 1) %}
+            measured.distance_{{ j }},
+            {%- endfor %}
             {% if k_max == 1 -%}
             measured.distance_1
             {%- else -%}
@@ -46,10 +59,14 @@
                 {%- for feature in features %}
                 points.{{ feature }},
                 {%- endfor %}
-                state.*,
+                state.init_number,
+                state.k,
                 {%- for j in range(1, k_max + 1) %}
                 {%- set centroid = [] -%}
-                {%- for feature in features %}{% do centroid.append('state.' ~ kmeans_centroid(j, feature)) %}{% endfor %}
+                {%- for feature in features %}
+                {%- do centroid.append('state.' ~ kmeans_centroid(j, feature)) %}
+                state.{{ kmeans_centroid(j, feature) }},
+                {%- endfor %}
                 {{ kmeans_squared_distance(point_columns, centroid) }} as distance_{{ j }}{{ ',' if not loop.last }}
                 {%- endfor %}
             from {{ points }} as points

@@ -39,14 +39,26 @@
         coalesce(seed_number, case when pick_rank = 1 then {{ step }} end) as seed_number
     from (
         select
-            keyed.*,
+            keyed.init_number,
+            keyed.customer_id,
+            {%- for feature in features %}
+            keyed.{{ feature }},
+            {%- endfor %}
+            keyed.nearest_seed_distance,
+            keyed.seed_number,
             {%- for feature in features %}
             first_value({{ feature }}) {{ pick_window }} as pick__{{ feature }},
             {%- endfor %}
             row_number() {{ pick_window }} as pick_rank
         from (
             select
-                previous.*,
+                previous.init_number,
+                previous.customer_id,
+                {%- for feature in features %}
+                previous.{{ feature }},
+                {%- endfor %}
+                previous.nearest_seed_distance,
+                previous.seed_number,
                 case
                     when previous.nearest_seed_distance is null
                         then -ln({{ kmeans_uniform(['previous.customer_id', 'previous.init_number', step, random_state]) }})

@@ -27,7 +27,10 @@
         end as matched_at
     from (
         select
-            previous_step.*,
+            previous_step.segment_id,
+            previous_step.previous_segment_id,
+            previous_step.distance,
+            previous_step.matched_at,
             first_value(segment_id) {{ pick_window }} as pick_segment_id,
             first_value(previous_segment_id) {{ pick_window }} as pick_previous_segment_id,
             first_value(matched_at) {{ pick_window }} as pick_state
