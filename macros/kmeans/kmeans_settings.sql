@@ -80,3 +80,8 @@
     {%- for feature in kmeans_features() %}{% do names.append(prefix ~ feature) %}{% endfor -%}
     {{ return(names) }}
 {%- endmacro %}
+
+{#- The model feature columns as a select list, e.g. in an import CTE. -#}
+{% macro kmeans_feature_list(prefix='') -%}
+    {{ kmeans_columns(prefix) | join(',\n        ') }}
+{%- endmacro %}

@@ -10,9 +10,7 @@ with
 sweep_customers as (
     select
         customer_id,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_kmeans_sweep_customers') }}
 ),
 
@@ -27,9 +25,7 @@ final as (
         init_number,
         seed_number,
         customer_id,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from seeding_{{ k_max }}
     where seed_number is not null
 )

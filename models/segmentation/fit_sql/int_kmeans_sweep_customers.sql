@@ -11,9 +11,7 @@ with
 training_set as (
     select
         customer_id,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_segment_training_set') }}
 ),
 

@@ -10,9 +10,7 @@ with
 sweep_customers as (
     select
         customer_id,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_kmeans_sweep_customers') }}
 ),
 
@@ -20,9 +18,7 @@ seeds as (
     select
         init_number,
         seed_number as cluster_number,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_kmeans_seeds') }}
 ),
 

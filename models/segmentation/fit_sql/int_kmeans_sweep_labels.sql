@@ -7,9 +7,7 @@ with
 sweep_customers as (
     select
         customer_id,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_kmeans_sweep_customers') }}
 ),
 
@@ -18,9 +16,7 @@ best_fits as (
         init_number,
         k,
         cluster_number,
-        {%- for feature in kmeans_features() %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_kmeans_sweep_fits') }}
     where is_best_init
 ),

@@ -12,9 +12,7 @@ sweep_customers as (
     select
         customer_id,
         is_in_silhouette_sample,
-        {%- for feature in features %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_kmeans_sweep_customers') }}
 ),
 
@@ -28,9 +26,7 @@ labelled as (
         labels.k,
         labels.cluster_number,
         labels.squared_distance,
-        {%- for feature in features %}
-        sweep_customers.{{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list('sweep_customers.') }}
     from labels
     inner join sweep_customers on labels.customer_id = sweep_customers.customer_id
 ),

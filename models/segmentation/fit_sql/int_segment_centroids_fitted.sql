@@ -10,9 +10,7 @@ with
 training_set as (
     select
         customer_id,
-        {%- for feature in features %}
-        {{ feature }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ kmeans_feature_list() }}
     from {{ ref('int_segment_training_set') }}
 ),
 
