@@ -4,6 +4,7 @@
 {%- set k_values = kmeans_k_values() -%}
 {%- set choice = {'k': k_values[0], 'chosen_by': 'only k in range'} -%}
 {%- set used = kmeans_used_features() -%}
+{%- set iterations = kmeans_whole_var('segmentation_sql_kmeans_iterations') -%}
 {%- if execute -%}
     {%- set metrics = ref('int_kmeans_sweep_metrics') -%}
     {%- set rows = run_query(
@@ -51,7 +52,7 @@ final as (
         cast(training_set.sample_size as bigint) as sample_size,
         cast(sweep_customers.sweep_sample_size as bigint) as sweep_sample_size,
         cast('{{ used | join(", ") }}' as {{ dbt.type_string() }}) as features,
-        cast('SQL K-Means (dbt macros, Lloyd x{{ var("segmentation_sql_kmeans_iterations") }}) on {{ target.type }}, dbt {{ dbt_version }}'
+        cast('SQL K-Means (dbt macros, {{ iterations }} Lloyd steps) on {{ target.type }}, dbt {{ dbt_version }}'
             as {{ dbt.type_string() }}) as library_versions
     from metrics
     cross join training_set
