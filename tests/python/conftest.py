@@ -74,10 +74,11 @@ class SparkRun:
                 if any(table.glob("*.parquet")):
                     schema = table.parent.name.removesuffix(".db")
                     files = str(table / "*.parquet")
+                    view = f'"{schema}"."{table.name}"'
                     con.execute(f'create schema if not exists "{schema}"')
-                    con.execute(f'create view "{schema}"."{table.name}" as select * from read_parquet(\'{files}\')')
+                    con.execute(f"create view {view} as select * from read_parquet('{files}')")
                     if schema == SPARK_SCHEMA:
-                        con.execute(f'create view main."{table.name}" as select * from "{schema}"."{table.name}"')
+                        con.execute(f'create view main."{table.name}" as select * from {view}')
             return con.execute(sql).fetchall()
 
     def results(self) -> dict[str, str]:

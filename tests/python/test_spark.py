@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
+from test_bad_input import _case_lines, demo_rows, write_csv
 
 from conftest import ROOT, run_dbt, run_dbt_spark
 from segmentation.demo_data import generate
-from test_bad_input import _case_lines, demo_rows, write_csv
 
 pytestmark = pytest.mark.spark
 
@@ -60,7 +60,8 @@ def test_every_model_and_test_runs_on_spark(spark_demo):
                 and not set(manifest["nodes"].get(result["unique_id"], {}).get("depends_on", {})
                             .get("nodes", [])) & python_models}
     assert expected - fit_results.keys() == set()
-    failed = {uid: status for uid, status in fit_results.items() if status not in ("success", "pass", "no-op")}
+    failed = {uid: status for uid, status in fit_results.items()
+              if status not in ("success", "pass", "no-op")}
     assert failed == {}
     tests_on_spark = [uid for uid in fit_results if uid.startswith("test.")]
     assert len(tests_on_spark) >= 80
@@ -94,8 +95,8 @@ def test_sql_kmeans_inertia_on_spark_is_within_one_percent_of_scikit_learn(spark
     fit, *_ = spark_demo
     features = [row[0] for row in fit.query(
         "select feature from int_segment_feature_scaling where is_used order by feature_position")]
-    X = np.array(fit.query(f"select {', '.join(features)} from int_segment_training_set order by customer_id"),
-                 dtype=float)
+    training = f"select {', '.join(features)} from int_segment_training_set order by customer_id"
+    X = np.array(fit.query(training), dtype=float)
     k = fit.query("select k from segment_k_sweep where is_chosen")[0][0]
     rows = fit.query("select segment_id, feature, centroid from int_segment_centroids_fitted")
     ids = sorted({segment for segment, _, _ in rows})
@@ -111,7 +112,8 @@ def test_sql_kmeans_inertia_on_spark_is_within_one_percent_of_scikit_learn(spark
 
 def test_score_build_on_spark_keeps_every_segment(spark_demo):
     fit, _, score, _, _ = spark_demo
-    assert score.query("select segmentation_mode from segment_model_runs order by run_at") == [("fit",), ("score",)]
+    modes = score.query("select segmentation_mode from segment_model_runs order by run_at")
+    assert modes == [("fit",), ("score",)]
     assert _segments(score) == _segments(fit)
 
 
