@@ -20,13 +20,23 @@
     {{ return(name) }}
 {%- endmacro %}
 
-{% macro orders_relation() -%}
+{#- numbered=true: staging's read, which may add the reader's own line numbers (see
+    input_line_number); other callers see the input's columns only. -#}
+{% macro orders_relation(numbered=false) -%}
     {%- if var('orders_table') -%}
         {%- do orders_table() -%}
         {{ return(source('orders', 'order_lines')) }}
     {%- else -%}
-        {{ return(adapter.dispatch('read_orders_file', 'segmentation')(orders_path())) }}
+        {{ return(adapter.dispatch('read_orders_file', 'segmentation')(orders_path(), numbered)) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- True when the input is one Parquet file (not a table, a CSV or a glob of several files):
+    then DuckDB numbers its lines itself, in parallel, with file_row_number. -#}
+{% macro orders_input_is_one_parquet_file() -%}
+    {%- if var('orders_table') -%}{{ return(false) }}{%- endif -%}
+    {%- set path = orders_path() -%}
+    {{ return(path.endswith('.parquet') and not modules.re.search('[*?\\[{]', path)) }}
 {%- endmacro %}
 
 {#- A value as a SQL string literal, single quotes doubled: how a var's text reaches SQL. -#}
@@ -34,11 +44,13 @@
     {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {%- endmacro %}
 
-{% macro duckdb__read_orders_file(path) -%}
+{% macro duckdb__read_orders_file(path, numbered=false) -%}
     {%- set quoted = sql_string(path) -%}
     {%- if path.endswith('.csv') -%}
         {#- Everything as text: staging casts, and a value that does not parse is flagged, not fatal. -#}
         read_csv({{ quoted }}, header = true, all_varchar = true)
+    {%- elif numbered and orders_input_is_one_parquet_file() -%}
+        read_parquet({{ quoted }}, file_row_number = true)
     {%- else -%}
         read_parquet({{ quoted }})
     {%- endif -%}
@@ -47,7 +59,7 @@
 {#- Spark reads a Parquet file by path; a CSV file (header line, every value as text, quoted
     fields may hold newlines, "" is a quote) through an external table over the file, made
     afresh at run time, since a view cannot read a CSV by path. -#}
-{% macro spark__read_orders_file(path) -%}
+{% macro spark__read_orders_file(path, numbered=false) -%}
     {%- if path.endswith('.csv') -%}
         {%- set table = target.schema ~ '.orders_input_csv' -%}
         {%- if execute -%}

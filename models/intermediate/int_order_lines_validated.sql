@@ -8,7 +8,7 @@
 
 with
 
-order_lines as (
+order_lines as {{ not_materialized() }} (
     select * from {{ staged_order_lines() }}
 ),
 
@@ -28,7 +28,7 @@ non_product_products as (
         on products.product_id like non_product_stock_codes.product_id_pattern escape {{ like_escape() }}
 ),
 
-line_checks as (
+line_checks as {{ not_materialized() }} (
     select
         order_lines.*,
         case
@@ -59,7 +59,7 @@ line_checks as (
         on order_lines.product_id = non_product_products.product_id
 ),
 
-lines_passing_line_checks as (
+lines_passing_line_checks as {{ not_materialized() }} (
     select source_line_number, {{ duplicate_key | join(', ') }}, line_fingerprint
     from line_checks
     where line_rejection_reason is null

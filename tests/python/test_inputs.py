@@ -112,3 +112,26 @@ def test_orders_table_in_the_warehouse(small_demo, tmp_path):
     lines = pq.read_metadata(small_demo).num_rows
     assert run.query("select count(*) from int_order_lines_validated") == [(lines,)]
     assert run.query("select count(*) from dim_customers") == [(600,)]
+
+
+@pytest.mark.parametrize("layout", ["one file, several row groups", "a glob of two files"])
+def test_line_numbers_follow_the_input(small_demo, tmp_path, layout):
+    """source_line_number is each line's position in the input, 1, 2, 3, ...: counted by DuckDB's
+    Parquet reader for one file (file_row_number, read in parallel by row group), by
+    row_number() over the files in order for a glob."""
+    table = pq.read_table(small_demo).slice(0, 5000)
+    if layout == "one file, several row groups":
+        path = tmp_path / "orders.parquet"
+        pq.write_table(table, path, row_group_size=700)
+        assert pq.ParquetFile(path).num_row_groups > 1
+    else:
+        (tmp_path / "parts").mkdir()
+        pq.write_table(table.slice(0, 2000), tmp_path / "parts" / "a.parquet")
+        pq.write_table(table.slice(2000), tmp_path / "parts" / "b.parquet")
+        path = tmp_path / "parts" / "*.parquet"
+    run = run_dbt(tmp_path / "build", "run", "--select", "stg_canonical__order_lines", vars=_demo_vars(path))
+    staged = run.query("select source_line_number, order_id, product_id, quantity "
+                       "from staging.stg_canonical__order_lines order by source_line_number")
+    expected = list(zip(range(1, table.num_rows + 1), table["order_id"].to_pylist(),
+                        table["product_id"].to_pylist(), table["quantity"].to_pylist(), strict=True))
+    assert staged == expected

@@ -10,15 +10,16 @@ with
 
 order_lines as (
     select
+        cast({{ input_line_number() }} as bigint) as source_line_number,
         {%- for name in required %}
         {{ input_column(columns, name) }} as raw_{{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ orders_relation() }}
+    from {{ orders_relation(numbered=true) }}
 ),
 
 parsed as (
     select
-        cast({{ input_line_number() }} as bigint) as source_line_number,
+        source_line_number,
         {{ clean_id('raw_order_id') }} as order_id,
         {{ clean_id('raw_customer_id') }} as customer_id,
         {{ parse_as('raw_ordered_at', 'timestamp', type_of.ordered_at) }} as ordered_at,

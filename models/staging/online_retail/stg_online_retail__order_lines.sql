@@ -19,18 +19,19 @@ with
 
 invoice_lines as (
     select
+        cast({{ input_line_number() }} as bigint) as source_line_number,
         {{ input_column(columns, layout.order) }} as raw_invoice,
         {{ input_column(columns, 'StockCode') }} as raw_stock_code,
         {{ input_column(columns, 'Quantity') }} as raw_quantity,
         {{ input_column(columns, 'InvoiceDate') }} as raw_invoice_date,
         {{ input_column(columns, layout.price) }} as raw_price,
         {{ input_column(columns, layout.customer) }} as raw_customer_id
-    from {{ orders_relation() }}
+    from {{ orders_relation(numbered=true) }}
 ),
 
 parsed as (
     select
-        cast({{ input_line_number() }} as bigint) as source_line_number,
+        source_line_number,
         {{ clean_id('raw_invoice') }} as order_id,
         -- Exports that read the id as a number write "17850.0".
         regexp_replace({{ clean_id('raw_customer_id') }}, '[.]0+$', '') as customer_id,
