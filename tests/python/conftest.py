@@ -57,6 +57,29 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = T
     return run
 
 
+def undocumented_nodes(workdir: Path, vars: dict) -> list[str]:
+    """`dbt docs generate` in a built `workdir`: every built relation and its columns (from the
+    catalog), every macro of the project and every exposure without a description."""
+    run_dbt(workdir, "docs", "generate", vars=vars)
+    manifest = json.loads((workdir / "target" / "manifest.json").read_text())
+    catalog = json.loads((workdir / "target" / "catalog.json").read_text())
+    undocumented = []
+    for unique_id, node in {**catalog["nodes"], **catalog["sources"]}.items():
+        documented = manifest["nodes"].get(unique_id) or manifest["sources"][unique_id]
+        if not documented["description"].strip():
+            undocumented.append(unique_id)
+        described = {name.lower() for name, col in documented["columns"].items()
+                     if col["description"].strip()}
+        undocumented += [f"{unique_id}.{c}" for c in node["columns"] if c.lower() not in described]
+    for unique_id, macro in manifest["macros"].items():
+        if macro["package_name"] == "segmentation" and not macro["description"].strip():
+            undocumented.append(unique_id)
+    for unique_id, exposure in manifest["exposures"].items():
+        if not exposure["description"].strip():
+            undocumented.append(unique_id)
+    return undocumented
+
+
 @dataclass
 class SparkRun:
     """A dbt run on the `spark` target. Its tables are Parquet files in the run's own warehouse

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import run_dbt
+from conftest import run_dbt, undocumented_nodes
 from segmentation.demo_data import PLANTED_SEGMENTS, truth_path
 from segmentation.kmeans import FitSettings, fit
 from segmentation.summary import summarize
@@ -104,23 +102,6 @@ def test_analyses_compile_and_run(demo_build, demo_data):
 
 def test_docs_generate_and_everything_is_documented(demo_build, demo_data):
     """dbt docs generate works, and every model, column, seed, source and macro has a description."""
-    workdir = demo_build.db.parent
-    run_dbt(workdir, "docs", "generate",
-            vars={"orders_format": "demo", "orders_path": str(demo_data)})
-    manifest = json.loads((workdir / "target" / "manifest.json").read_text())
-    catalog = json.loads((workdir / "target" / "catalog.json").read_text())
-    undocumented = []
-    for unique_id, node in {**catalog["nodes"], **catalog["sources"]}.items():
-        documented = manifest["nodes"].get(unique_id) or manifest["sources"][unique_id]
-        if not documented["description"].strip():
-            undocumented.append(unique_id)
-        described = {name.lower() for name, col in documented["columns"].items()
-                     if col["description"].strip()}
-        undocumented += [f"{unique_id}.{c}" for c in node["columns"] if c.lower() not in described]
-    for unique_id, macro in manifest["macros"].items():
-        if macro["package_name"] == "segmentation" and not macro["description"].strip():
-            undocumented.append(unique_id)
-    for unique_id, exposure in manifest["exposures"].items():
-        if not exposure["description"].strip():
-            undocumented.append(unique_id)
+    vars = {"orders_format": "demo", "orders_path": str(demo_data)}
+    undocumented = undocumented_nodes(demo_build.db.parent, vars)
     assert not undocumented, undocumented

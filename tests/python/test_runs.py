@@ -129,3 +129,27 @@ def test_score_mode_needs_a_stored_model(demo_data, tmp_path):
                   vars={"orders_format": "demo", "orders_path": str(demo_data), "segmentation_mode": "score"})
     assert run.returncode != 0
     assert "segmentation_mode score needs a stored model" in run.output
+
+
+def test_membership_uniqueness_checks_this_builds_rows(tmp_path):
+    """The history's uniqueness test reads only the rows of the build's own run, so it does not
+    grow with the history, and still fails on a duplicate customer within that run."""
+    from segmentation.demo_data import generate
+
+    data, _ = generate(600, 7, tmp_path / "orders.parquet")
+    vars = {"orders_format": "demo", "orders_path": str(data)}
+    run = run_dbt(tmp_path / "build", "build", vars=vars)
+    select = ["test", "--select", "fct_segment_memberships,test_name:unique_combination_of_columns"]
+    with duckdb.connect(str(run.db)) as con:
+        run_id = con.execute("select run_id from int_segment_run").fetchone()[0]
+        # a duplicate in an earlier run (appended and checked by its own build) is not re-read
+        con.execute("insert into fct_segment_memberships select 'an-earlier-run', * exclude (run_id) "
+                    "from fct_segment_memberships where run_id = ? limit 1", [run_id])
+        con.execute("insert into fct_segment_memberships select 'an-earlier-run', * exclude (run_id) "
+                    "from fct_segment_memberships where run_id = ? limit 1", [run_id])
+    assert "PASS=1" in run_dbt(tmp_path / "build", *select, vars=vars).output
+    with duckdb.connect(str(run.db)) as con:
+        con.execute("insert into fct_segment_memberships select * from fct_segment_memberships "
+                    "where run_id = ? limit 1", [run_id])
+    failed = run_dbt(tmp_path / "build", *select, vars=vars, check=False)
+    assert failed.returncode != 0 and "FAIL 1" in failed.output

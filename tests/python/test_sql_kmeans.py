@@ -22,7 +22,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from conftest import run_dbt
+from conftest import run_dbt, undocumented_nodes
 from segmentation.demo_data import generate
 from segmentation.kmeans import choose_k
 
@@ -66,6 +66,7 @@ def sql_runs(small_demo, tmp_path_factory):
             snapshots[0]["sweep_customers"] = _frame(run.db, "select * from int_kmeans_sweep_customers")
             snapshots[0]["labels"] = _frame(run.db, "select * from int_kmeans_sweep_labels")
             snapshots[0]["metrics"] = _frame(run.db, "select * from int_kmeans_sweep_metrics order by k")
+            snapshots[0]["undocumented"] = undocumented_nodes(workdir, {**small_demo, **SQL_PATH})
     snapshots[-1]["history"] = _frame(run.db, "select * from int_segment_centroid_history")
     return snapshots
 
@@ -197,3 +198,8 @@ def test_the_fit_path_is_chosen_by_adapter(tmp_path):
     bad = run_dbt(tmp_path, "ls", vars={"segmentation_fit_engine": "spark"}, check=False)
     assert bad.returncode != 0
     assert "var segmentation_fit_engine must be one of auto, python, sql, got 'spark'" in bad.output
+
+
+def test_sql_path_is_documented(sql_runs):
+    """The SQL path's own models (built only when it runs) are documented, column by column."""
+    assert not sql_runs[0]["undocumented"], sql_runs[0]["undocumented"]
