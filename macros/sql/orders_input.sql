@@ -31,12 +31,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- True when the input is one Parquet file (not a table, a CSV or a glob of several files):
-    then DuckDB numbers its lines itself, in parallel, with file_row_number. -#}
+{#- True when the input is one Parquet file (not a table, a CSV or a glob of several files)
+    without a column of its own named file_row_number: then DuckDB numbers its lines itself,
+    in parallel, with file_row_number. -#}
 {% macro orders_input_is_one_parquet_file() -%}
     {%- if var('orders_table') -%}{{ return(false) }}{%- endif -%}
     {%- set path = orders_path() -%}
-    {{ return(path.endswith('.parquet') and not modules.re.search('[*?\\[{]', path)) }}
+    {%- if not path.endswith('.parquet') or modules.re.search('[*?\\[{]', path) -%}{{ return(false) }}{%- endif -%}
+    {{ return('file_row_number' not in orders_input_columns()) }}
 {%- endmacro %}
 
 {#- A value as a SQL string literal, single quotes doubled: how a var's text reaches SQL. -#}

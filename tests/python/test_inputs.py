@@ -114,7 +114,8 @@ def test_orders_table_in_the_warehouse(small_demo, tmp_path):
     assert run.query("select count(*) from dim_customers") == [(600,)]
 
 
-@pytest.mark.parametrize("layout", ["one file, several row groups", "a glob of two files"])
+@pytest.mark.parametrize("layout", ["one file, several row groups", "a glob of two files",
+                                    "a file with its own file_row_number column"])
 def test_line_numbers_follow_the_input(small_demo, tmp_path, layout):
     """source_line_number is each line's position in the input, 1, 2, 3, ...: counted by DuckDB's
     Parquet reader for one file (file_row_number, read in parallel by row group), by
@@ -124,6 +125,9 @@ def test_line_numbers_follow_the_input(small_demo, tmp_path, layout):
         path = tmp_path / "orders.parquet"
         pq.write_table(table, path, row_group_size=700)
         assert pq.ParquetFile(path).num_row_groups > 1
+    elif layout == "a file with its own file_row_number column":
+        path = tmp_path / "orders.parquet"
+        pq.write_table(table.append_column("file_row_number", pa.array([7] * table.num_rows)), path)
     else:
         (tmp_path / "parts").mkdir()
         pq.write_table(table.slice(0, 2000), tmp_path / "parts" / "a.parquet")
