@@ -13,6 +13,18 @@ SCALING_COLUMNS = ["feature", "feature_position", "transform", "clip_lower", "cl
                    "center", "scale", "is_used"]
 
 
+def accepted_fits(history: pd.DataFrame | None, outcomes: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of `history` whose build was accepted (an `outcomes` row with outcome accepted).
+
+    A fit whose build was rejected by a gate, failed after the fit or was killed is kept in the
+    store but is never a candidate: ids are matched to, and fits numbered after, accepted fits.
+    """
+    if history is None:
+        return None
+    accepted = set(outcomes.loc[outcomes["outcome"] == "accepted", "run_id"])
+    return history[history["run_id"].isin(accepted)].reset_index(drop=True)
+
+
 def centroid_history_rows(run: pd.DataFrame, fitted: pd.DataFrame, scaling: pd.DataFrame,
                           history: pd.DataFrame | None, max_distance: float) -> pd.DataFrame:
     """This fit's model with stable segment ids, every model feature on every segment.

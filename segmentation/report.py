@@ -39,7 +39,8 @@ class RunInfo:
 
 
 def run_info(con: duckdb.DuckDBPyConnection) -> RunInfo:
-    """Run facts from the latest `segment_model_runs` row, and the transitions since the run before."""
+    """Run facts from the latest `segment_model_runs` row, and the transitions since the last
+    accepted build."""
     run = con.execute("select * from segment_model_runs where is_latest").df().iloc[0]
     model = ("a new fit" if run.segmentation_mode == "fit"
              else f"the stored model of run {run.model_run_id}")
@@ -54,7 +55,8 @@ def run_info(con: duckdb.DuckDBPyConnection) -> RunInfo:
         "K-Means": f"n_init {run.n_init}, random_state {run.random_state}",
         "Libraries": str(run.library_versions),
     }
-    transitions = con.execute("select * from segment_transitions").df()
+    # since the last accepted build (fit or score); a rejected or failed build is never compared with
+    transitions = con.execute("select * from segment_transitions where comparison = 'since_last_build'").df()
     return RunInfo(facts, transitions if len(transitions) else None)
 
 
@@ -195,7 +197,7 @@ def _transitions_note(transitions: pd.DataFrame) -> str:
     new = transitions.loc[transitions.from_segment_id.isna(), "customers"].sum()
     gone = transitions.loc[transitions.to_segment_id.isna(), "customers"].sum()
     runs = html.escape(str(first.from_run_id)), html.escape(str(first.to_run_id))
-    return (f"<p class=note>Customers from their segment in run {runs[0]}"
+    return (f"<p class=note>Since the last build: customers from their segment in run {runs[0]}"
             f" to their segment in run {runs[1]}: {int(moved):,} of {int(both.customers.sum()):,}"
             f" customers of both runs changed segment; {int(new):,} are new, {int(gone):,} are gone.</p>")
 
@@ -274,7 +276,7 @@ Net spending below 1 is drawn at 1 on the log axis. Drag to rotate.</p>{scatter}
 <p class=note>Colour: the segment's mean minus the mean of all customers, in standard deviations
 (saturating at &plusmn;{PROFILE_CLIP:g}); the number is the segment's mean.</p>{profile}</section>
 <section><h2>Choosing k</h2>{elbow}</section>
-<section><h2>Transitions since the previous run</h2>{transitions}</section>
+<section><h2>Transitions since the last build</h2>{transitions}</section>
 </main></body></html>
 """
 

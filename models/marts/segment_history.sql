@@ -1,14 +1,23 @@
-{#- Every build's segments: names over time, with the previous name when the naming rules
+{#- Every accepted build's segments (and the latest build's): names over time, with the previous name when the naming rules
     renamed a segment, and whether the segment still exists in the latest build. -#}
 
 with
 
+registry as (
+    select run_id, status, is_latest from {{ ref('segment_model_runs') }}
+),
+
+-- accepted builds and the latest: a rejected, failed or interrupted build's segments never
+-- were the segments, so they are no one's previous name either
 run_segments as (
-    select * from {{ ref('int_segment_run_segments') }}
+    select run_segments.*
+    from {{ ref('int_segment_run_segments') }} as run_segments
+    inner join registry on run_segments.run_id = registry.run_id
+    where registry.status = 'accepted' or registry.is_latest
 ),
 
 latest_run as (
-    select run_id from {{ ref('segment_model_runs') }} where is_latest
+    select run_id from registry where is_latest
 ),
 
 with_previous as (

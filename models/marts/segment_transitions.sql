@@ -1,11 +1,14 @@
-{#- Customers moving between segments from the previous build to the latest: one row per
-    (from, to) pair. A customer new in the latest build has no from segment; one gone from it
-    has no to segment. Empty after the first build. -#}
+{#- Customers moving between segments, from an earlier accepted build to the latest, one row per
+    comparison and (from, to) pair. since_last_build: from the last accepted build before the
+    latest (fit or score); since_last_fit: from the last accepted fit build before it (in a score
+    build, the fit whose model it applies). A rejected, failed or interrupted build is never a
+    from. A customer new in the latest build has no from segment; one gone from it has no to
+    segment. Empty after the first build. -#}
 
 with
 
-ranked_runs as (
-    select run_id, row_number() over (order by run_at desc, run_id desc) as runs_ago
+registry as (
+    select run_id, run_at, segmentation_mode, status, is_latest
     from {{ ref('segment_model_runs') }}
 ),
 
@@ -14,39 +17,76 @@ memberships as (
     from {{ ref('fct_segment_memberships') }}
 ),
 
-previous_run as (
-    select memberships.*
-    from memberships
-    inner join ranked_runs on memberships.run_id = ranked_runs.run_id and ranked_runs.runs_ago = 2
+latest as (
+    select run_id, run_at from registry where is_latest
 ),
 
-latest_run as (
-    select memberships.*
-    from memberships
-    inner join ranked_runs on memberships.run_id = ranked_runs.run_id and ranked_runs.runs_ago = 1
-),
-
-run_pair as (
+earlier_accepted as (
     select
-        max(case when runs_ago = 2 then run_id end) as from_run_id,
-        max(case when runs_ago = 1 then run_id end) as to_run_id
-    from ranked_runs
-    having max(runs_ago) >= 2
+        registry.run_id,
+        registry.run_at,
+        registry.segmentation_mode
+    from registry
+    cross join latest
+    where registry.status = 'accepted'
+        and registry.run_id <> latest.run_id
+        and registry.run_at <= latest.run_at
+),
+
+candidates as (
+    select
+        'since_last_build' as comparison,
+        run_id,
+        row_number() over (order by run_at desc, run_id desc) as runs_ago
+    from earlier_accepted
+    union all
+    select
+        'since_last_fit' as comparison,
+        run_id,
+        row_number() over (order by run_at desc, run_id desc) as runs_ago
+    from earlier_accepted
+    where segmentation_mode = 'fit'
+),
+
+run_pairs as (
+    select
+        candidates.comparison,
+        candidates.run_id as from_run_id,
+        latest.run_id as to_run_id
+    from candidates
+    cross join latest
+    where candidates.runs_ago = 1
+),
+
+from_members as (
+    select run_pairs.comparison, memberships.*
+    from memberships
+    inner join run_pairs on memberships.run_id = run_pairs.from_run_id
+),
+
+to_members as (
+    select run_pairs.comparison, memberships.*
+    from memberships
+    inner join run_pairs on memberships.run_id = run_pairs.to_run_id
 ),
 
 moves as (
     select
-        previous_run.segment_id as from_segment_id,
-        previous_run.segment_name as from_segment_name,
-        latest_run.segment_id as to_segment_id,
-        latest_run.segment_name as to_segment_name,
-        coalesce(latest_run.net_spending, previous_run.net_spending) as net_spending
-    from previous_run
-    full outer join latest_run on previous_run.customer_id = latest_run.customer_id
+        coalesce(from_members.comparison, to_members.comparison) as comparison,
+        from_members.segment_id as from_segment_id,
+        from_members.segment_name as from_segment_name,
+        to_members.segment_id as to_segment_id,
+        to_members.segment_name as to_segment_name,
+        coalesce(to_members.net_spending, from_members.net_spending) as net_spending
+    from from_members
+    full outer join to_members
+        on from_members.comparison = to_members.comparison
+        and from_members.customer_id = to_members.customer_id
 ),
 
 pairs as (
     select
+        comparison,
         from_segment_id,
         from_segment_name,
         to_segment_id,
@@ -54,13 +94,14 @@ pairs as (
         count(*) as customers,
         sum(net_spending) as net_revenue
     from moves
-    group by from_segment_id, from_segment_name, to_segment_id, to_segment_name
+    group by comparison, from_segment_id, from_segment_name, to_segment_id, to_segment_name
 ),
 
 final as (
     select
-        run_pair.from_run_id,
-        run_pair.to_run_id,
+        cast(pairs.comparison as {{ dbt.type_string() }}) as comparison,
+        run_pairs.from_run_id,
+        run_pairs.to_run_id,
         pairs.from_segment_id,
         pairs.from_segment_name,
         pairs.to_segment_id,
@@ -68,7 +109,7 @@ final as (
         pairs.customers,
         pairs.net_revenue
     from pairs
-    cross join run_pair
+    inner join run_pairs on pairs.comparison = run_pairs.comparison
 )
 
 select * from final

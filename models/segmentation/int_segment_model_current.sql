@@ -1,5 +1,6 @@
-{#- The model every customer is scored with: this build's fit in fit mode, the latest stored
-    fit in score mode. One row per segment and model feature. -#}
+{#- The model every customer is scored with: this build's fit in fit mode, the latest fit of an
+    accepted build in score mode (stored_model_history reads no other). One row per segment and
+    model feature. -#}
 
 with
 

@@ -28,6 +28,8 @@ def test_registry_has_a_row_per_build(demo_runs):
     registry = _frame(db, "select * from segment_model_runs order by run_at")
     assert registry["segmentation_mode"].tolist() == ["fit", "fit", "score", "fit"]
     assert registry["is_latest"].tolist() == [False, False, False, True]
+    # the registry is built during the build: earlier builds are accepted, this one is current
+    assert registry["status"].tolist() == ["accepted", "accepted", "accepted", "current"]
     assert registry["model_run_id"].tolist() == [run_ids[0], run_ids[1], run_ids[1], run_ids[3]]
     fit = registry.iloc[0]
     assert fit["k"] == 4 and fit["chosen_by"] == "elbow" and fit["sample_size"] == 25_000
@@ -97,14 +99,17 @@ def test_score_mode_applies_the_stored_model_without_sklearn(demo_runs):
     assert (scored["segment_id"] == expected.reindex(scored.index)).all()
 
 
-def test_transitions_between_the_last_two_builds(demo_runs):
+def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
     db, run_ids, _ = demo_runs
-    transitions = _frame(db, "select * from segment_transitions")
-    assert set(transitions["from_run_id"]) == {run_ids[2]} and set(transitions["to_run_id"]) == {run_ids[3]}
+    all_transitions = _frame(db, "select * from segment_transitions")
+    pairs = set(all_transitions[["comparison", "from_run_id", "to_run_id"]].itertuples(index=False, name=None))
+    # the last build was the score build; the last fit the one whose model it applied
+    assert pairs == {("since_last_build", run_ids[2], run_ids[3]), ("since_last_fit", run_ids[1], run_ids[3])}
     latest = _memberships(db, run_ids[3])
-    assert transitions["customers"].sum() == len(latest)
-    stayed = transitions[transitions["from_segment_id"] == transitions["to_segment_id"]]["customers"].sum()
-    assert stayed / len(latest) >= 0.97
+    for _, transitions in all_transitions.groupby("comparison"):
+        assert transitions["customers"].sum() == len(latest)
+        stayed = transitions[transitions["from_segment_id"] == transitions["to_segment_id"]]["customers"].sum()
+        assert stayed / len(latest) >= 0.97
 
 
 def test_segment_history_records_every_build(demo_runs):

@@ -1,6 +1,6 @@
 {#- The SQL path's model history rows, the same as segmentation.model_store.centroid_history_rows:
     this fit's centroids on every model feature (0 for a constant one) with stable ids. The new
-    centroids are matched to the previous fit's, re-expressed in this fit's model space, closest
+    centroids are matched to the previous accepted fit's (fit_number counts accepted fits), re-expressed in this fit's model space, closest
     pair first within segment_match_max_distance (macro kmeans_greedy_matching); unmatched
     segments get ids above every id used before, by size. Appended (config in the YAML). -#}
 {%- set max_distance = var('segment_match_max_distance') | float -%}
@@ -28,8 +28,10 @@ scaling as (
 
 history as (
     {% if is_incremental() -%}
+    -- only accepted builds' fits: a rejected, failed or killed fit is never matched to
     select fit_number, segment_id, feature, transform, centroid, center, scale
     from {{ this }}
+    where run_id in {{ accepted_run_ids() }}
     {%- else -%}
     select
         cast(null as bigint) as fit_number,
