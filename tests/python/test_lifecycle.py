@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_reruns import _kill_when
 
 from conftest import DbtRun, run_dbt
 from segmentation.demo_data import generate
-from test_reruns import _kill_when
 
 # k = 7 on the demo separates customers far worse than a silhouette of 0.9: the gate fails
 REJECTED_BY_GATE = {"segment_count": 7, "segment_silhouette_floor": 0.9,
@@ -39,7 +39,8 @@ def _registry(run: DbtRun) -> dict[str, tuple]:
 
 def _status(run: DbtRun) -> dict[str, tuple]:
     """run_id -> (status, status_reason) of segment_model_runs."""
-    return {row[0]: row[1:] for row in run.query("select run_id, status, status_reason from segment_model_runs")}
+    rows = run.query("select run_id, status, status_reason from segment_model_runs")
+    return {row[0]: row[1:] for row in rows}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,8 @@ def test_a_fit_whose_build_failed_is_not_matched_by_the_next_fit(failed_after_fi
     assert failed.returncode != 0 and "Failure in test gate_min_segment_share" in failed.output
     failed_id = _run_id(failed)
     # the failed build's fit was appended to the store, but the next fit does not see it
-    assert refit.query(f"select count(*) from int_segment_centroid_history where run_id = '{failed_id}'")[0][0] > 0
+    stored = refit.query(f"select count(*) from int_segment_centroid_history where run_id = '{failed_id}'")
+    assert stored[0][0] > 0
     assignment = refit.query("select distinct fit_number, id_assignment from segment_centroid_history "
                              f"where run_id = '{_run_id(refit)}'")
     assert assignment == [(2, "matched 4 of 4 to fit 1")]

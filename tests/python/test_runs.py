@@ -102,13 +102,15 @@ def test_score_mode_applies_the_stored_model_without_sklearn(demo_runs):
 def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
     db, run_ids, _ = demo_runs
     all_transitions = _frame(db, "select * from segment_transitions")
-    pairs = set(all_transitions[["comparison", "from_run_id", "to_run_id"]].itertuples(index=False, name=None))
+    pairs = set(all_transitions[["comparison", "from_run_id", "to_run_id"]].itertuples(index=False,
+                                                                                     name=None))
     # the last build was the score build; the last fit the one whose model it applied
     assert pairs == {("since_last_build", run_ids[2], run_ids[3]), ("since_last_fit", run_ids[1], run_ids[3])}
     latest = _memberships(db, run_ids[3])
     for _, transitions in all_transitions.groupby("comparison"):
         assert transitions["customers"].sum() == len(latest)
-        stayed = transitions[transitions["from_segment_id"] == transitions["to_segment_id"]]["customers"].sum()
+        same = transitions["from_segment_id"] == transitions["to_segment_id"]
+        stayed = transitions[same]["customers"].sum()
         assert stayed / len(latest) >= 0.97
 
 
