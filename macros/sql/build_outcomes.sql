@@ -14,6 +14,8 @@
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set outcomes = build_outcomes_relation() -%}
     {%- if adapter.get_relation(outcomes.database, outcomes.schema, outcomes.identifier) is none -%}
+        {#- a `dbt seed` on a fresh Spark warehouse has not created the target schema -#}
+        {%- do create_schema(outcomes.without_identifier()) -%}
         {%- do run_query(build_outcomes_ddl(outcomes)) -%}
         {%- set run_log = adapter.get_relation(outcomes.database, outcomes.schema, 'int_segment_run_log') -%}
         {%- if run_log is not none -%}
