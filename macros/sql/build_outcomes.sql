@@ -14,8 +14,9 @@
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set outcomes = build_outcomes_relation() -%}
     {%- if adapter.get_relation(outcomes.database, outcomes.schema, outcomes.identifier) is none -%}
-        {#- a `dbt seed` on a fresh Spark warehouse has not created the target schema -#}
-        {%- do create_schema(outcomes.without_identifier()) -%}
+        {#- a `dbt seed` on a fresh Spark warehouse has not created the target schema. Not the
+            create_schema macro: it opens a transaction that dbt rolls back after the hooks -#}
+        {%- do run_query('create schema if not exists ' ~ outcomes.without_identifier()) -%}
         {%- do run_query(build_outcomes_ddl(outcomes)) -%}
         {%- set run_log = adapter.get_relation(outcomes.database, outcomes.schema, 'int_segment_run_log') -%}
         {%- if run_log is not none -%}
