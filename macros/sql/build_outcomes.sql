@@ -78,7 +78,10 @@
         {%- endif -%}
         {%- set reasons = [] -%}
         {%- for result in (errors + failures | rejectattr('status', 'equalto', 'skipped') | list)[:5] -%}
-            {%- do reasons.append(result.node.name ~ ' ' ~ result.status ~ ': ' ~ ((result.message or '') | string | replace('\n', ' '))[:200]) -%}
+            {#- a Python model's message is a traceback: its first and last lines say what failed -#}
+            {%- set lines = ((result.message or '') | string | trim).split('\n') -%}
+            {%- set message = lines[0] ~ (' ... ' ~ lines[-1] | trim if lines | length > 1 else '') -%}
+            {%- do reasons.append(result.node.name ~ ' ' ~ result.status ~ ': ' ~ message[:300]) -%}
         {%- endfor -%}
         {%- set skipped = failures | selectattr('status', 'equalto', 'skipped') | list -%}
         {%- if skipped -%}{%- do reasons.append(skipped | length ~ ' nodes skipped') -%}{%- endif -%}
