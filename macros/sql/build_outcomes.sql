@@ -4,7 +4,8 @@
     its end records nothing: its rows stay unaccepted for good. -#}
 
 {% macro build_outcomes_relation() -%}
-    {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier='segment_build_outcomes')) }}
+    {#- Spark targets have no database (undefined there) -#}
+    {{ return(api.Relation.create(database=(target.database or none), schema=target.schema, identifier='segment_build_outcomes')) }}
 {%- endmacro %}
 
 {#- on-run-start: the outcome table exists before any model reads it (as the source
