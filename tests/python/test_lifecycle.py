@@ -27,8 +27,10 @@ def _vars(data: Path, **extra) -> dict:
     return {"orders_format": "canonical", "orders_path": str(data), **extra}
 
 
-def _run_id(run: DbtRun) -> str:
-    return run.query("select run_id from int_segment_run")[0][0]
+def _build(workdir: Path, vars: dict, check: bool = True) -> tuple[DbtRun, str]:
+    """`dbt build` and its run id, read at once: every build of `workdir` shares one database."""
+    run = run_dbt(workdir, "build", vars=vars, check=check)
+    return run, run.query("select run_id from int_segment_run")[0][0]
 
 
 def _registry(run: DbtRun) -> dict[str, tuple]:
@@ -53,9 +55,9 @@ def data(tmp_path_factory) -> Path:
 def gate_rejected(data, tmp_path_factory):
     """An accepted fit, a fit rejected by the silhouette gate at error severity, a score build."""
     workdir = tmp_path_factory.mktemp("gate_rejected")
-    accepted = run_dbt(workdir, "build", vars=_vars(data))
-    rejected = run_dbt(workdir, "build", vars=_vars(data, **REJECTED_BY_GATE), check=False)
-    score = run_dbt(workdir, "build", vars=_vars(data, segmentation_mode="score"))
+    accepted = _build(workdir, _vars(data))
+    rejected = _build(workdir, _vars(data, **REJECTED_BY_GATE), check=False)
+    score = _build(workdir, _vars(data, segmentation_mode="score"))
     return accepted, rejected, score
 
 
@@ -66,15 +68,14 @@ def failed_after_fit(data, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("failed_after_fit")
     builds, leftovers = [], []
     for extra in ({}, FAILING_AFTER_FIT, {}):
-        builds.append(run_dbt(workdir, "build", vars=_vars(data, **extra), check=not extra))
-        leftovers.append(builds[-1].query(TMP_RELATIONS))
+        builds.append(_build(workdir, _vars(data, **extra), check=not extra))
+        leftovers.append(builds[-1][0].query(TMP_RELATIONS))
     return builds, leftovers
 
 
 def test_a_fit_rejected_by_a_gate_is_not_used_by_the_next_score_build(gate_rejected):
-    accepted, rejected, score = gate_rejected
+    (_, accepted_id), (rejected, rejected_id), (score, score_id) = gate_rejected
     assert rejected.returncode != 0 and "Failure in test gate_silhouette_floor" in rejected.output
-    accepted_id, rejected_id, score_id = _run_id(accepted), _run_id(rejected), _run_id(score)
     registry = _registry(score)
     # the score build applied the accepted fit: its k and its ids
     assert registry[score_id] == ("score", accepted_id, registry[accepted_id][2])
@@ -99,36 +100,35 @@ def test_a_fit_rejected_by_a_gate_is_not_used_by_the_next_score_build(gate_rejec
 
 
 def test_a_fit_whose_build_failed_is_not_matched_by_the_next_fit(failed_after_fit):
-    (first, failed, refit), _ = failed_after_fit
+    ((_, first_id), (failed, failed_id), (refit, refit_id)), _ = failed_after_fit
     assert failed.returncode != 0 and "Failure in test gate_min_segment_share" in failed.output
-    failed_id = _run_id(failed)
     # the failed build's fit was appended to the store, but the next fit does not see it
     stored = refit.query(f"select count(*) from int_segment_centroid_history where run_id = '{failed_id}'")
     assert stored[0][0] > 0
     assignment = refit.query("select distinct fit_number, id_assignment from segment_centroid_history "
-                             f"where run_id = '{_run_id(refit)}'")
+                             f"where run_id = '{refit_id}'")
     assert assignment == [(2, "matched 4 of 4 to fit 1")]
     status, reason = _status(refit)[failed_id]
     assert status == "rejected" and "gate_min_segment_share" in reason
     transitions = set(refit.query("select distinct comparison, from_run_id from segment_transitions"))
-    assert transitions == {("since_last_build", _run_id(first)), ("since_last_fit", _run_id(first))}
+    assert transitions == {("since_last_build", first_id), ("since_last_fit", first_id)}
 
 
 def test_no_temporary_relations_after_passing_and_failing_builds(failed_after_fit):
     builds, leftovers = failed_after_fit
-    assert [build.returncode == 0 for build in builds] == [True, False, True]
+    assert [build.returncode == 0 for build, _ in builds] == [True, False, True]
     assert leftovers == [[], [], []]
 
 
 def test_a_killed_builds_fit_is_not_used(data, tmp_path):
-    accepted = run_dbt(tmp_path, "build", vars=_vars(data))
+    _, accepted_id = _build(tmp_path, _vars(data))
     # killed once its fit is stored (the marts come after the model history)
     _kill_when(tmp_path, data, "START sql table model main.segment_profiles")
-    score = run_dbt(tmp_path, "build", vars=_vars(data, segmentation_mode="score"))
+    score, score_id = _build(tmp_path, _vars(data, segmentation_mode="score"))
     killed = [row[0] for row in score.query("select distinct run_id from int_segment_centroid_history")
-              if row[0] != _run_id(accepted)]
+              if row[0] != accepted_id]
     assert len(killed) == 1, "the killed build stored its fit"
-    assert _registry(score)[_run_id(score)][1] == _run_id(accepted)
+    assert _registry(score)[score_id][1] == accepted_id
     status, reason = _status(score)[killed[0]]
     assert status == "failed" and "interrupted" in reason
     assert score.query(TMP_RELATIONS) == []
