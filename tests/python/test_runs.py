@@ -107,11 +107,13 @@ def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
     # the last build was the score build; the last fit the one whose model it applied
     assert pairs == {("since_last_build", run_ids[2], run_ids[3]), ("since_last_fit", run_ids[1], run_ids[3])}
     latest = _memberships(db, run_ids[3])
-    for _, transitions in all_transitions.groupby("comparison"):
+    stayed = {}
+    for comparison, transitions in all_transitions.groupby("comparison"):
         assert transitions["customers"].sum() == len(latest)
         same = transitions["from_segment_id"] == transitions["to_segment_id"]
-        stayed = transitions[same]["customers"].sum()
-        assert stayed / len(latest) >= 0.97
+        stayed[comparison] = transitions[same]["customers"].sum() / len(latest)
+    # the same data, scored then refitted; since the last fit the month's new orders moved some
+    assert stayed["since_last_build"] >= 0.97 and stayed["since_last_fit"] >= 0.9, stayed
 
 
 def test_segment_history_records_every_build(demo_runs):
