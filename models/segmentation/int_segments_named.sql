@@ -1,7 +1,10 @@
 {#- Each segment's name and suggested action, from the first naming rule (by priority) whose
-    conditions all hold on the segment's profile. Rules live in the seed
-    segment_naming_rules; a rule row without a feature always holds. Two segments with the
-    same name are told apart by a number, the higher net revenue first. -#}
+    conditions all hold on the segment's profile. Rules are the rows of the seed
+    segment_naming_rules (one row each, so a rule's name, priority and action cannot differ
+    between its conditions); their conditions are the rows of segment_naming_conditions, and
+    the fallback rule has none. The test valid_naming_rules checks both seeds before this runs.
+    A missing or unknown statistic fails the condition rather than passing it. Two segments
+    with the same name are told apart by a number, the higher net revenue first. -#}
 
 with
 
@@ -25,53 +28,58 @@ naming_rules as (
     select * from {{ ref('segment_naming_rules') }}
 ),
 
-rule_checks as (
+naming_conditions as (
+    select * from {{ ref('segment_naming_conditions') }}
+),
+
+condition_checks as (
     select
         segments.segment_id,
-        naming_rules.rule_id,
-        naming_rules.priority,
-        naming_rules.segment_name,
-        naming_rules.suggested_action,
-        naming_rules.feature,
-        naming_rules.operator,
-        case naming_rules.statistic
+        naming_conditions.rule_id,
+        naming_conditions.operator,
+        case naming_conditions.statistic
             when 'mean' then feature_stats.mean_value
             when 'median' then feature_stats.median_value
         end as observed_value,
-        naming_rules.threshold * case naming_rules.compare_to
+        naming_conditions.threshold * case naming_conditions.compare_to
             when 'overall_mean' then feature_stats.overall_mean_value
             when 'overall_median' then feature_stats.overall_median_value
             when 'value' then 1
         end as threshold_value
     from segments
-    cross join naming_rules
+    cross join naming_conditions
     left join feature_stats
         on segments.segment_id = feature_stats.segment_id
-        and naming_rules.feature = feature_stats.feature
+        and naming_conditions.feature = feature_stats.feature
 ),
 
-conditions as (
-    select
-        segment_id,
-        rule_id,
-        priority,
-        segment_name,
-        suggested_action,
-        case
-            when feature is null then true
-            when observed_value is null or threshold_value is null then false
-            when operator = '>=' then observed_value >= threshold_value
-            when operator = '<=' then observed_value <= threshold_value
-            else false
-        end as holds
-    from rule_checks
+failed_conditions as (
+    select distinct segment_id, rule_id
+    from condition_checks
+    where not coalesce(
+        case operator
+            when '>=' then observed_value >= threshold_value
+            when '<=' then observed_value <= threshold_value
+            when '>' then observed_value > threshold_value
+            when '<' then observed_value < threshold_value
+        end,
+        false)
 ),
 
+-- a rule matches when none of its conditions fails; the fallback rule has none
 matching_rules as (
-    select segment_id, rule_id, priority, segment_name, suggested_action
-    from conditions
-    group by segment_id, rule_id, priority, segment_name, suggested_action
-    having min(case when holds then 1 else 0 end) = 1
+    select
+        segments.segment_id,
+        naming_rules.rule_id,
+        naming_rules.priority,
+        naming_rules.segment_name,
+        naming_rules.suggested_action
+    from segments
+    cross join naming_rules
+    left join failed_conditions
+        on segments.segment_id = failed_conditions.segment_id
+        and naming_rules.rule_id = failed_conditions.rule_id
+    where failed_conditions.rule_id is null
 ),
 
 first_match as (
