@@ -9,7 +9,7 @@ owner as (
         json_extract_string(content, '$.warehouse_id') as warehouse_id,
         json_extract_string(content, '$.database') as database_path,
         json_extract_string(content, '$.first_published_at') as first_published_at
-    {#- no rows before the folder's first publish -#}
+    -- no rows before the folder's first publish
     from read_text({{ sql_string(publish_dir ~ '/warehouse.json') }})
 ),
 
