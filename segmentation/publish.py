@@ -172,12 +172,7 @@ def _claim(publish_dir: Path, warehouse: Mapping[str, str],
         owner = json.loads(owner_file.read_text())
         if owner.get("warehouse_id") == this["warehouse_id"]:
             return
-        rebuilt = ", deleted and rebuilt since" if owner.get("database") == this["database"] else ""
-        raise PublishRefused(
-            f"publish folder {publish_dir.resolve()} holds the history of warehouse "
-            f"{owner.get('warehouse_id')} ({owner.get('database')}, first published "
-            f"{owner.get('first_published_at')}), not of this warehouse {this['warehouse_id']} "
-            f"({this['database']}{rebuilt}): {_way_out(publish_dir)}")
+        raise PublishRefused(not_the_owner(publish_dir, owner, this["warehouse_id"], this["database"]))
     published = _published_history_files(publish_dir)
     if not published.empty or (publish_dir / CURRENT_SNAPSHOT).exists():
         # a folder published before owners were recorded: adopt it only if this warehouse holds
@@ -189,14 +184,24 @@ def _claim(publish_dir: Path, warehouse: Mapping[str, str],
         if foreign or not append_only:
             raise PublishRefused(
                 f"publish folder {publish_dir.resolve()} holds runs this warehouse ({this['database']}) does "
-                f"not have ({', '.join(foreign[:3]) or 'no owner recorded'}): {_way_out(publish_dir)}")
+                f"not have ({', '.join(foreign[:3]) or 'no owner recorded'}): {way_out(publish_dir)}")
     first = {**this, "first_published_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     partial = owner_file.with_name(owner_file.name + PARTIAL)
     partial.write_text(json.dumps(first, indent=2) + "\n")
     os.replace(partial, owner_file)
 
 
-def _way_out(publish_dir: Path) -> str:
+def not_the_owner(publish_dir: Path, owner: Mapping[str, str], warehouse_id: str, database: str) -> str:
+    """The refusal of a folder whose `owner` (its warehouse.json) is another warehouse than this
+    one (the same words as macro check_publish_folder_owner)."""
+    rebuilt = ", deleted and rebuilt since" if owner.get("database") == database else ""
+    return (f"publish folder {publish_dir.resolve()} holds the history of warehouse "
+            f"{owner.get('warehouse_id')} ({owner.get('database')}, first published "
+            f"{owner.get('first_published_at')}), not of this warehouse {warehouse_id} "
+            f"({database}{rebuilt}): {way_out(publish_dir)}")
+
+
+def way_out(publish_dir: Path) -> str:
     """What to do about a refused folder (the same words as macro check_publish_folder_owner)."""
     return (f"set SEGMENTATION_PUBLISH_DIR to another folder, or remove {publish_dir.resolve()} "
             "to start its history over")

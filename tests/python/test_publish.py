@@ -376,6 +376,33 @@ def test_a_publish_folder_takes_one_warehouse_s_history(tmp_path):
     assert (_history(published), _live_runs(published)) == before
 
 
+def test_the_build_wrapper_refuses_another_warehouse_s_folder_before_building(tmp_path):
+    """`make build` (segmentation.build) checks the publish folder's owner before dbt starts, so a
+    build that could not publish is not run at all: exit code 78 and one line."""
+    db, publish_dir = tmp_path / "segmentation.duckdb", tmp_path / "published"
+    publish_dir.mkdir()
+    (publish_dir / "warehouse.json").write_text(json.dumps(
+        {"warehouse_id": "owner-id", "database": str(db), "first_published_at": "2026-01-01T00:00:00+00:00"}))
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db), "SEGMENTATION_PUBLISH_DIR": str(publish_dir)}
+
+    def wrapper() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "segmentation.build", "parse", "--help"], cwd=ROOT,
+                              env=env, capture_output=True, text=True)
+
+    deleted = wrapper()  # the owner's file was deleted: a build would create a new warehouse
+    assert deleted.returncode == 78, deleted.stdout + deleted.stderr
+    assert "holds the history of warehouse owner-id" in deleted.stderr
+    assert "deleted and rebuilt since" in deleted.stderr and "set SEGMENTATION_PUBLISH_DIR" in deleted.stderr
+    assert "Traceback" not in deleted.stderr
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table warehouse_identity as select 'other-id' as warehouse_id")
+    other = wrapper()
+    assert other.returncode == 78 and "not of this warehouse other-id" in other.stderr, other.stderr
+    with duckdb.connect(str(db)) as con:
+        con.execute("update warehouse_identity set warehouse_id = 'owner-id'")
+    assert wrapper().returncode == 0, "the owner builds"
+
+
 KILL_AT_SWAP = """
 import os, signal
 import segmentation.publish
