@@ -273,6 +273,50 @@ def test_a_failed_publish_leaves_nothing_partial_and_the_last_good_run_live(tmp_
         assert kept == ["run-0", "run-2"], "retention keeps the live run and the last good one before it"
 
 
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """An 8 MB tmpfs: a disk that really fills up (mounting needs root; skipped otherwise)."""
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+                      capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_really_full_disk_leaves_the_last_good_run_live(small_disk):
+    """The same on a real full disk: DuckDB's writer fails half way, nothing partial remains."""
+    publish_dir = small_disk / "published"
+    big = "create or replace table state as select range as id, md5(range::varchar) as noise from range({})"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(100)")
+
+        def publish_run(run: str):
+            return publish_marts({"state": con.table("state"), "memberships": con.table("memberships")},
+                                 publish_dir, run, warehouse=WAREHOUSE, append_only={"memberships": "run_id"})
+
+        con.execute(big.format(10))
+        publish_run("run-0")
+        good = _files(publish_dir)
+        con.execute(big.format(600_000))  # ~20 MB of incompressible text: more than the disk holds
+        con.execute("insert into memberships select 'run-1', range from range(100)")
+        with pytest.raises((OSError, duckdb.Error), match="No space left on device"):
+            publish_run("run-1")
+        assert not _partial_files(publish_dir)
+        assert _files(publish_dir) == good
+        assert _live_runs(publish_dir) == ([("run-0",)], [("run-0",)])
+
+        con.execute(big.format(10))  # space enough again
+        publish_run("run-2")
+        assert _live_runs(publish_dir) == ([("run-2",)], [("run-2",)])
+        assert _history(publish_dir, "memberships") == [("run-0", 100), ("run-1", 100)]
+        kept = sorted(path.name.split("_", 1)[1] for path in (publish_dir / SNAPSHOTS).iterdir())
+        assert kept == ["run-0", "run-2"]
+
+
 def test_retention_keeps_the_live_snapshot_and_drops_what_never_went_live(tmp_path):
     """Snapshots a killed publish left (under a temporary name, or complete but never swapped in)
     are removed by the next publish; the live one and the one before it are always kept."""
