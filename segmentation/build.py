@@ -5,6 +5,10 @@ a lock traceback. This wrapper holds a lock file beside the database for the who
 second build fails at once with a message naming the build in progress (or, with --wait,
 waits for it). The database itself is never opened by two writers.
 
+The publish folder belongs to one warehouse (segmentation/publish.py, which also locks it while
+publishing, with or without this wrapper): a build whose marts it would refuse, because the
+folder holds another warehouse's history or this warehouse was deleted since, is not started.
+
     python -m segmentation.build [--wait] build --profiles-dir .
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import logging
 import os
 import subprocess
@@ -20,10 +25,15 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.publish import OWNER, PublishRefused, not_the_owner
+
 log = logging.getLogger(__name__)
 
 DEFAULT_DB = "segmentation.duckdb"
+# as in models/publish/_publish__models.yml (config publish_dir), where dbt reads it
+DEFAULT_PUBLISH_DIR = "published"
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
+EXIT_REFUSED = 78  # EX_CONFIG: the settings must change
 
 
 class BuildInProgress(RuntimeError):
@@ -33,6 +43,36 @@ class BuildInProgress(RuntimeError):
 def database_path() -> Path:
     """The database file dbt writes (profiles.yml: SEGMENTATION_DB_PATH, else segmentation.duckdb)."""
     return Path(os.environ.get("SEGMENTATION_DB_PATH", DEFAULT_DB)).resolve()
+
+
+def publish_path() -> Path:
+    """The publish folder (SEGMENTATION_PUBLISH_DIR, else published/)."""
+    return Path(os.environ.get("SEGMENTATION_PUBLISH_DIR", DEFAULT_PUBLISH_DIR)).resolve()
+
+
+def check_publish_folder(db: Path, publish_dir: Path) -> None:
+    """Raise PublishRefused when the folder records another warehouse than `db` (or `db` is gone,
+    so the build would create a new one): the build could not publish, so it is not run."""
+    owner_file = publish_dir / OWNER
+    if not owner_file.exists():
+        return
+    owner = json.loads(owner_file.read_text())
+    ours = _warehouse_id(db)
+    if ours == owner.get("warehouse_id"):
+        return
+    raise PublishRefused(not_the_owner(publish_dir, owner, ours or "(not built yet)", str(db)))
+
+
+def _warehouse_id(db: Path) -> str | None:
+    """The id in the warehouse's `warehouse_identity`; None before its first build."""
+    if not db.exists():
+        return None
+    with duckdb.connect(str(db), read_only=True) as con:
+        try:
+            row = con.execute("select warehouse_id from warehouse_identity").fetchall()
+        except duckdb.CatalogException:
+            return None
+    return row[0][0] if row else None
 
 
 def acquire(db: Path, wait: bool = False) -> int:
@@ -69,6 +109,7 @@ def run(dbt_args: list[str], wait: bool = False) -> int:
     """`dbt <dbt_args>` while holding the database's build lock; dbt's exit code."""
     fd = acquire(database_path(), wait=wait)
     try:
+        check_publish_folder(database_path(), publish_path())
         dbt = Path(sys.executable).with_name("dbt")
         return subprocess.run([str(dbt), *dbt_args], check=False).returncode
     finally:
@@ -86,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInProgress as error:
         log.error("%s", error)
         return EXIT_LOCKED
+    except PublishRefused as error:
+        log.error("%s", error)
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":

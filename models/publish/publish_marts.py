@@ -18,6 +18,13 @@ def model(dbt, session):
     }
     # the run id is read at run time: a config value could be stale under partial parsing
     run_id = dbt.ref("int_segment_run").df()["run_id"].iloc[0]
+    # the publish folder takes this warehouse's history only
+    warehouse = {
+        "warehouse_id": dbt.ref("warehouse_identity").df()["warehouse_id"].iloc[0],
+        # fetchall: a result left unfinished would block the connection the marts are read from
+        "database": session.execute("select path from duckdb_databases() "
+                                    "where database_name = current_database()").fetchall()[0][0],
+    }
     # the membership history grows by every customer every build: publish each run's rows once
-    return publish_marts(marts, dbt.config.get("publish_dir"), run_id,
+    return publish_marts(marts, dbt.config.get("publish_dir"), run_id, warehouse=warehouse,
                          append_only={"fct_segment_memberships": "run_id"})
