@@ -18,7 +18,8 @@ import pytest
 from conftest import run_dbt
 from segmentation.demo_data import generate
 
-HEADER = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price", "returned_quantity"]
+HEADER = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
+          "returned_quantity"]
 # Staging, validation and their tests: what reading a file decides, without the segmentation.
 VALIDATE = ("build", "--select", "+fct_rejected_order_lines", "--indirect-selection", "cautious")
 
@@ -86,7 +87,8 @@ def test_quoting_after_the_sniffer_sample_is_read(demo, tmp_path):
     ("one field too many", ["M1", "C00000001", "2025-06-01 10:00:00", "P00526", "2", "5.00", "0", "x"], 8),
     ("one field missing", ["M2", "C00000001", "2025-06-01 10:00:00", "P00526", "2", "5.00"], 6),
     ("trailing comma", ["M3", "C00000001", "2025-06-01 10:00:00", "P00526", "2", "5.00", "0", ""], 8),
-    ("a quoted comma too many", ["M4", "C00000001", "2025-06-01 10:00:00", '"P,1"', "2", "5.00", "0", '"a,b"'], 8),
+    ("a quoted comma too many",
+     ["M4", "C00000001", "2025-06-01 10:00:00", '"P,1"', "2", "5.00", "0", '"a,b"'], 8),
 ])
 def test_a_line_with_the_wrong_number_of_fields_is_quarantined(demo, tmp_path, case, line, fields):
     """One malformed line among good ones: that line is rejected with the count of its fields, at its
@@ -153,7 +155,8 @@ def test_a_glob_of_parquet_files_is_read_with_one_set_of_types(demo, tmp_path):
     quantity = pc.cast(second["quantity"], pa.float64()).to_pylist()
     quantity[0] = 1.5
     column = second.column_names.index("quantity")
-    pq.write_table(second.set_column(column, "quantity", pa.array(quantity)), tmp_path / "parts" / "orders_2.parquet")
+    pq.write_table(second.set_column(column, "quantity", pa.array(quantity)),
+                   tmp_path / "parts" / "orders_2.parquet")
     run = run_dbt(tmp_path / "build", *VALIDATE,
                   vars=demo_vars(tmp_path / "parts" / "orders_*.parquet"))
     assert run.query("select source_line_number, rejection_reason from int_order_lines_validated "
@@ -185,3 +188,30 @@ def test_a_directory_of_parquet_parts_is_read(demo, tmp_path):
                      "from int_order_lines_validated") == [(demo.num_rows, 1, demo.num_rows)]
     assert run.query("select order_id from int_order_lines_validated where source_line_number = 2001") \
         == [(demo["order_id"][2000].as_py(),)]
+
+
+@pytest.mark.spark
+def test_malformed_lines_get_the_same_reasons_and_numbers_on_spark(demo, tmp_path):
+    """Spark reads the CSV in PERMISSIVE mode; a line with a wrong number of fields is rejected
+    with the same reason, at the same line number, as on DuckDB, and the lines after it keep theirs."""
+    from conftest import run_dbt_spark
+
+    rows = text_rows(demo.slice(0, 400))
+    planted = ["M1,C00000001,2025-06-01 10:00:00,P00526,2,5.00,0,x",
+               "M2,C00000001,2025-06-01 10:00:00,P00526,2,5.00",
+               'M3,C00000001,2025-06-01 10:00:00,"P,1",2,5.00,0,',
+               'Q1,"C00000001",2025-06-01 10:00:00,"P\nX",2,5.00,0']
+    text = csv_text(rows[:200]) + "\n".join(planted) + "\n" + csv_text(rows[200:]).split("\n", 1)[1]
+    path = tmp_path / "orders.csv"
+    path.write_text(text)
+    select = ("build", "--select", "+int_order_lines_validated", "--indirect-selection", "cautious")
+    spark = run_dbt_spark(tmp_path / "on_spark", *select, vars=demo_vars(path))
+    duck = run_dbt(tmp_path / "on_duckdb", *select, vars=demo_vars(path))
+    lines = "select source_line_number, order_id, rejection_reason from int_order_lines_validated order by 1"
+    assert len(duck.query(lines)) == len(rows) + len(planted)
+    assert duck.query(lines)[200:204] == [
+        (201, "M1", "wrong number of fields: 8, expected 7"),
+        (202, "M2", "wrong number of fields: 6, expected 7"),
+        (203, "M3", "wrong number of fields: 8, expected 7"),
+        (204, "Q1", None)]
+    assert spark.query(lines) == duck.query(lines)
