@@ -4,6 +4,8 @@
 
 {% macro orders_path() -%}
     {%- set path = var('orders_path') | string -%}
+    {#- A directory may be named with its trailing slash: orders.parquet/ -#}
+    {%- set path = path[:-1] if path.endswith('/') and path | length > 1 else path -%}
     {%- if not (path.endswith('.parquet') or path.endswith('.csv')) -%}
         {{ exceptions.raise_compiler_error("var orders_path must name a .parquet or .csv file, got '" ~ path ~ "'") }}
     {%- endif -%}
@@ -35,9 +37,8 @@
     without a column of its own named file_row_number: then DuckDB numbers its lines itself,
     in parallel, with file_row_number. -#}
 {% macro orders_input_is_one_parquet_file() -%}
-    {%- if var('orders_table') -%}{{ return(false) }}{%- endif -%}
-    {%- set path = orders_path() -%}
-    {%- if not path.endswith('.parquet') or modules.re.search('[*?\\[{]', path) -%}{{ return(false) }}{%- endif -%}
+    {%- if var('orders_table') or not orders_path().endswith('.parquet') -%}{{ return(false) }}{%- endif -%}
+    {%- if not orders_read_path().one_file -%}{{ return(false) }}{%- endif -%}
     {{ return('file_row_number' not in orders_input_columns()) }}
 {%- endmacro %}
 
@@ -46,28 +47,199 @@
     {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {%- endmacro %}
 
-{% macro duckdb__read_orders_file(path, numbered=false) -%}
-    {%- set quoted = sql_string(path) -%}
-    {%- if path.endswith('.csv') -%}
-        {#- Everything as text: staging casts, and a value that does not parse is flagged, not fatal. -#}
-        read_csv({{ quoted }}, header = true, all_varchar = true)
-    {%- elif numbered and orders_input_is_one_parquet_file() -%}
-        read_parquet({{ quoted }}, file_row_number = true)
+{#- What the reader is given for var orders_path, as {path, one_file}: a path naming an existing
+    file is taken literally even when it holds glob characters (orders[12].parquet must not read
+    orders1.parquet); a path matching no file is a glob (exports/orders_*.parquet); a directory
+    ending in .parquet (Spark's output) is read as its *.parquet parts. -#}
+{% macro orders_read_path() -%}
+    {%- set path = orders_path() -%}
+    {%- if not execute -%}{{ return({'path': path, 'one_file': false}) }}{%- endif -%}
+    {{ return(adapter.dispatch('orders_read_path', 'segmentation')(path)) }}
+{%- endmacro %}
+
+{#- Elsewhere (Spark) the path goes to the engine as given: it reads a directory itself. -#}
+{% macro default__orders_read_path(path) -%}
+    {{ return({'path': path, 'one_file': not modules.re.search('[*?\\[{]', path)}) }}
+{%- endmacro %}
+
+{% macro duckdb__orders_read_path(path) -%}
+    {#- DuckDB's glob reads [x] as the character x: escaping every glob character makes a literal. -#}
+    {%- set literal = modules.re.sub('([*?\\[])', '[\\1]', path) -%}
+    {%- if literal != path and glob_count(literal) == 1 -%}
+        {%- set found = {'path': literal, 'one_file': true} -%}
+    {%- elif glob_count(path) > 0 -%}
+        {%- set found = {'path': path, 'one_file': literal == path} -%}
+    {%- elif path.endswith('.parquet') and glob_count(literal ~ '/*.parquet') > 0 -%}
+        {%- set found = {'path': literal ~ '/*.parquet', 'one_file': false} -%}
     {%- else -%}
-        read_parquet({{ quoted }})
+        {{ exceptions.raise_compiler_error("orders file not found: '" ~ path ~ "' (var orders_path; a relative path is read from the directory dbt runs in). Run `make build` to generate the demo data, or pass --vars '{orders_path: <your file>}'.") }}
+    {%- endif -%}
+    {%- set bytes = run_query("select coalesce(sum(size), 0) from read_blob(" ~ sql_string(found.path) ~ ")").columns[0].values()[0] -%}
+    {%- if bytes == 0 -%}
+        {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
+    {%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- How many files DuckDB's glob matches. -#}
+{% macro glob_count(pattern) -%}
+    {{ return(run_query("select count(*) from glob(" ~ sql_string(pattern) ~ ")").columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The CSV dialect, from vars, never sniffed: DuckDB's sniffer looks at the first 20,480 lines
+    only, so a quoted field after them kept its quotes, and one malformed line made it give up. -#}
+{% macro orders_csv_dialect() -%}
+    {%- set dialect = {} -%}
+    {%- for name in ['delimiter', 'quote', 'escape'] -%}
+        {%- set value = var('orders_csv_' ~ name) -%}
+        {%- do dialect.update({name: '' if value is none else value | string}) -%}
+    {%- endfor -%}
+    {%- if dialect.delimiter | length != 1 or dialect.delimiter in ['\n', '\r', dialect.quote] -%}
+        {{ exceptions.raise_compiler_error("var orders_csv_delimiter must be one character, not a line end or the quote, got '" ~ dialect.delimiter ~ "'") }}
+    {%- endif -%}
+    {%- for name in ['quote', 'escape'] -%}
+        {%- if dialect[name] | length > 1 or dialect[name] in ['\n', '\r'] -%}
+            {{ exceptions.raise_compiler_error("var orders_csv_" ~ name ~ " must be one character, or empty for none, got '" ~ dialect[name] ~ "'") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set encodings = {'utf-8': 'utf-8', 'utf8': 'utf-8', 'utf-16': 'utf-16', 'utf16': 'utf-16',
+                         'latin-1': 'latin-1', 'latin1': 'latin-1', 'iso-8859-1': 'latin-1'} -%}
+    {%- set encoding = (var('orders_encoding') | string | lower | replace('_', '-')) -%}
+    {%- if encoding not in encodings -%}
+        {{ exceptions.raise_compiler_error("var orders_encoding must be one of utf-8, utf-16, latin-1 (the encodings DuckDB reads without its encodings extension, which is not installed), got '" ~ var('orders_encoding') ~ "'") }}
+    {%- endif -%}
+    {%- do dialect.update({'encoding': encodings[encoding]}) -%}
+    {{ return(dialect) }}
+{%- endmacro %}
+
+{#- read_csv's options for the dialect: nothing detected, every value as text. An empty field is
+    '' and only a field the line lacks is null (nullstr is a character no CSV holds), so the
+    reader's padding of a short line can be told from an empty value. -#}
+{% macro duckdb_read_csv_options(dialect) -%}
+    auto_detect = false, header = false, delim = {{ sql_string(dialect.delimiter) }},
+    quote = {{ sql_string(dialect.quote) }}, escape = {{ sql_string(dialect.escape) }},
+    encoding = {{ sql_string(dialect.encoding) }}, null_padding = true, nullstr = chr(1),
+    {#- null_padding with quoted newlines needs the single-threaded reader. -#}
+    parallel = false
+{%- endmacro %}
+
+{#- The CSV input's fields as named by its header line, plus spare fields that take what a line
+    has beyond the header (counted, then rejected as a wrong number of fields). -#}
+{% macro orders_csv_fields() -%}
+    {%- if not execute -%}{{ return({'names': [], 'spare': []}) }}{%- endif -%}
+    {%- set dialect = orders_csv_dialect() -%}
+    {%- set path = orders_read_path().path -%}
+    {%- set probe = [] -%}
+    {%- for i in range(1, 501) -%}{%- do probe.append("'c" ~ i ~ "': 'varchar'") -%}{%- endfor -%}
+    {%- set header = run_query("select * from read_csv(" ~ sql_string(path) ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
+    {%- set names = [] -%}
+    {%- for raw in (header.rows[0] if header.rows else []) if raw is not none -%}
+        {%- set value = raw | string -%}
+        {%- if '\x00' in value or '\ufffd' in value -%}
+            {{ exceptions.raise_compiler_error("orders file '" ~ orders_path() ~ "' does not read as " ~ dialect.encoding ~ " text (its header holds NUL or undecodable characters): set var orders_encoding (utf-8, utf-16 or latin-1)") }}
+        {%- endif -%}
+        {%- set name = value if value and value not in names else 'column' ~ loop.index -%}
+        {%- do names.append(name) -%}
+    {%- endfor -%}
+    {%- set spare = [] -%}
+    {%- for i in range(1, names | length + 17) -%}{%- do spare.append('segmentation_spare_field_' ~ i) -%}{%- endfor -%}
+    {{ return({'names': names, 'spare': spare}) }}
+{%- endmacro %}
+
+{#- A quote that is opened and never closed makes the reader take the rest of the file as one
+    value (DuckDB then drops the lines after it without an error): stop and name the line. Only
+    when quotes are doubled to escape them, so that every well-formed file has an even count. -#}
+{% macro assert_csv_quotes_pair(path, dialect) -%}
+    {%- if not dialect.quote or dialect.escape not in ['', dialect.quote] -%}{{ return(none) }}{%- endif -%}
+    {%- set quote = sql_string(dialect.quote) -%}
+    {%- set found = run_query(
+        "with lines as (select line, row_number() over () as line_number from read_csv(" ~ sql_string(path)
+        ~ ", auto_detect = false, header = false, delim = chr(1), quote = '', escape = '', strict_mode = false,"
+        ~ " null_padding = true, encoding = " ~ sql_string(dialect.encoding) ~ ", columns = {'line': 'varchar'})),"
+        ~ " counted as (select line, line_number, length(line) - length(replace(line, " ~ quote ~ ", '')) as quotes from lines),"
+        ~ " running as (select *, sum(quotes) over (order by line_number rows unbounded preceding) as quotes_so_far from counted)"
+        ~ " select sum(quotes) % 2, arg_max(line, line_number) filter (where quotes_so_far % 2 = 1 and (quotes_so_far - quotes) % 2 = 0) from running"
+    ).rows[0] -%}
+    {%- if found[0] == 1 -%}
+        {{ exceptions.raise_compiler_error("orders file '" ~ orders_path() ~ "' has an unterminated quote: its " ~ dialect.quote ~ " characters do not pair up, and the last line that opens a quote never closed is: " ~ found[1][:300] ~ " (close the quote, or set var orders_csv_quote to '' for a file that does not quote fields)") }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Spark reads a Parquet file by path; a CSV file (header line, every value as text, quoted
-    fields may hold newlines, "" is a quote) through an external table over the file, made
-    afresh at run time, since a view cannot read a CSV by path. -#}
+{#- Null for a well-formed line; for a CSV line with more or fewer fields than its header,
+    'wrong number of fields: <found>, expected <header's>'. Validation rejects the line with it. -#}
+{% macro input_malformed_reason() -%}
+    {{ return(adapter.dispatch('input_malformed_reason', 'segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__input_malformed_reason() -%}
+    cast(null as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro duckdb__input_malformed_reason() -%}
+    {%- if var('orders_table') or not orders_path().endswith('.csv') or not execute -%}
+        {{ return(default__input_malformed_reason()) }}
+    {%- endif -%}
+    {%- set fields = orders_csv_fields() -%}
+    {%- set counted = [] -%}
+    {%- for name in fields.names + fields.spare -%}
+        {%- do counted.append('cast(' ~ adapter.quote(name) ~ ' is not null as integer)') -%}
+    {%- endfor -%}
+    case
+        when ({{ counted | join(' + ') }}) <> {{ fields.names | length }}
+            then 'wrong number of fields: ' || cast(({{ counted | join(' + ') }}) as varchar) || ', expected {{ fields.names | length }}'
+    end
+{%- endmacro %}
+
+{% macro duckdb__read_orders_file(path, numbered=false) -%}
+    {%- set read_path = orders_read_path() -%}
+    {%- set quoted = sql_string(read_path.path) -%}
+    {%- if path.endswith('.csv') -%}
+        {%- set fields = orders_csv_fields() -%}
+        {%- set columns = [] -%}
+        {%- for name in fields.names + fields.spare -%}
+            {%- do columns.append(sql_string(name) ~ ": 'varchar'") -%}
+        {%- endfor -%}
+        {#- Everything as text: staging casts, and a value that does not parse is flagged, not fatal. -#}
+        read_csv({{ quoted }}, {{ duckdb_read_csv_options(orders_csv_dialect()) }}, skip = 1, columns = { {{- columns | join(', ') -}} })
+    {%- elif numbered and orders_input_is_one_parquet_file() -%}
+        read_parquet({{ quoted }}, file_row_number = true)
+    {%- elif read_path.one_file -%}
+        read_parquet({{ quoted }})
+    {%- else -%}
+        {#- Several files: each column gets the type that holds every file's values (an integer
+            quantity in one file and a double in another are read as double, so 1.5 stays 1.5). -#}
+        read_parquet({{ quoted }}, union_by_name = true)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark reads a Parquet file (or a directory of parts) by path; a CSV file through an external
+    table over the file, made afresh at run time, since a view cannot read a CSV by path. The CSV
+    is read with the dialect of the vars, every field as text, in PERMISSIVE mode: a line whose
+    field count differs from the header's keeps its raw text in segmentation_malformed_line
+    (column pruning off, else Spark tokenizes only the fields a query selects and cannot count). -#}
 {% macro spark__read_orders_file(path, numbered=false) -%}
     {%- if path.endswith('.csv') -%}
         {%- set table = target.schema ~ '.orders_input_csv' -%}
         {%- if execute -%}
+            {%- set dialect = orders_csv_dialect() -%}
+            {%- set options = "path " ~ sql_string(path) ~ ", sep " ~ sql_string(dialect.delimiter) ~ ", quote " ~ sql_string(dialect.quote) ~ ", escape " ~ sql_string(dialect.escape) ~ ", encoding " ~ sql_string({'latin-1': 'ISO-8859-1'}.get(dialect.encoding, dialect.encoding | upper)) ~ ", inferSchema 'false', multiLine 'true'" -%}
             {%- do run_query('create schema if not exists ' ~ target.schema) -%}
+            {%- do run_query('set spark.sql.csv.parser.columnPruning.enabled = false') -%}
             {%- do run_query('drop table if exists ' ~ table) -%}
-            {%- do run_query('create table ' ~ table ~ ' using csv options (path ' ~ sql_string(path) ~ ", header 'true', inferSchema 'false', multiLine 'true', escape '\"')") -%}
+            {%- do run_query('create table ' ~ table ~ ' using csv options (' ~ options ~ ", header 'false')") -%}
+            {%- set header = run_query('select * from ' ~ table ~ ' limit 1') -%}
+            {%- set fields = [] -%}
+            {%- for raw in (header.rows[0] if header.rows else []) -%}
+                {%- set name = (raw | string | replace('\ufeff', '')) if raw is not none else '' -%}
+                {%- set name = name if name and name not in fields else 'column' ~ loop.index -%}
+                {%- do fields.append(name) -%}
+            {%- endfor -%}
+            {%- set schema = [] -%}
+            {%- for name in fields + ['segmentation_malformed_line'] -%}
+                {%- do schema.append('`' ~ name | replace('`', '``') ~ '` string') -%}
+            {%- endfor -%}
+            {%- do run_query('drop table if exists ' ~ table) -%}
+            {%- do run_query('create table ' ~ table ~ ' (' ~ schema | join(', ') ~ ') using csv options (' ~ options ~ ", header 'true', mode 'PERMISSIVE', columnNameOfCorruptRecord 'segmentation_malformed_line')") -%}
         {%- endif -%}
         {{ table }}
     {%- else -%}
@@ -75,33 +247,54 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Spark's count of a malformed line's fields: its raw text split at each delimiter outside
+    quotes (one followed by an even number of quotes to the end of the line). -#}
+{% macro spark__input_malformed_reason() -%}
+    {%- if var('orders_table') or not orders_path().endswith('.csv') or not execute -%}
+        {{ return(default__input_malformed_reason()) }}
+    {%- endif -%}
+    {%- set dialect = orders_csv_dialect() -%}
+    {%- set q = dialect.quote or '"' -%}
+    {%- set expected = orders_input_columns() | length -%}
+    case
+        when segmentation_malformed_line is not null
+            then concat('wrong number of fields: ', cast(size(split(regexp_replace(segmentation_malformed_line, '[\r\n]+$', ''), {{ sql_string('[' ~ dialect.delimiter ~ '](?=(?:[^' ~ q ~ ']*[' ~ q ~ '][^' ~ q ~ ']*[' ~ q ~ '])*[^' ~ q ~ ']*$)') }}, -1)) as string), ', expected {{ expected }}')
+    end
+{%- endmacro %}
+
 {#- The input's columns as a dict of lower-cased name -> (name as written, type), at run time.
     A missing file is reported by name before DuckDB's own error. -#}
 {% macro orders_input_columns() -%}
     {%- if not execute -%}{{ return({}) }}{%- endif -%}
     {%- if not var('orders_table') -%}
-        {%- do adapter.dispatch('assert_orders_file_exists', 'segmentation')(orders_path()) -%}
+        {%- do adapter.dispatch('assert_orders_file_readable', 'segmentation')(orders_path()) -%}
     {%- endif -%}
     {%- set described = run_query(describe_query(orders_relation())) -%}
     {%- set columns = {} -%}
-    {%- for row in described.rows -%}
+    {%- for row in described.rows if not row[0].startswith('segmentation_spare_field_') and row[0] != 'segmentation_malformed_line' -%}
         {%- do columns.update({row[0] | lower: (row[0], row[1] | lower)}) -%}
     {%- endfor -%}
     {{ return(columns) }}
 {%- endmacro %}
 
 {#- Elsewhere the engine's own error names the missing path. -#}
-{% macro default__assert_orders_file_exists(path) -%}
+{% macro default__assert_orders_file_readable(path) -%}
 {%- endmacro %}
 
-{% macro duckdb__assert_orders_file_exists(path) -%}
-    {%- set found = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] -%}
-    {%- if found == 0 -%}
-        {{ exceptions.raise_compiler_error("orders file not found: '" ~ path ~ "' (var orders_path; a relative path is read from the directory dbt runs in). Run `make build` to generate the demo data, or pass --vars '{orders_path: <your file>}'.") }}
-    {%- endif -%}
-    {%- set bytes = run_query("select coalesce(sum(size), 0) from read_blob(" ~ sql_string(path) ~ ")").columns[0].values()[0] -%}
-    {%- if bytes == 0 -%}
-        {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
+{#- Missing and empty files are named by orders_read_path; a CSV must decode and its quotes
+    must pair up. -#}
+{% macro duckdb__assert_orders_file_readable(path) -%}
+    {%- set read_path = orders_read_path() -%}
+    {%- if path.endswith('.csv') -%}
+        {%- set dialect = orders_csv_dialect() -%}
+        {%- if dialect.encoding == 'utf-8' -%}
+            {#- DuckDB's own error here is a page of reader settings; one line names the var. -#}
+            {%- set undecodable = run_query("select min(filename) from read_blob(" ~ sql_string(read_path.path) ~ ") where try(decode(content)) is null").columns[0].values()[0] -%}
+            {%- if undecodable -%}
+                {{ exceptions.raise_compiler_error("orders file '" ~ undecodable ~ "' is not utf-8 text: set var orders_encoding (utf-8, utf-16 or latin-1)") }}
+            {%- endif -%}
+        {%- endif -%}
+        {%- do assert_csv_quotes_pair(read_path.path, dialect) -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -32,6 +32,7 @@ line_checks as {{ not_materialized() }} (
     select
         order_lines.*,
         case
+            when order_lines.malformed_reason is not null then order_lines.malformed_reason
             when order_lines.unparseable_columns <> ''
                 then 'unparseable value in ' || order_lines.unparseable_columns
             when order_lines.customer_id is null then 'missing customer_id'

@@ -11,6 +11,7 @@ with
 order_lines as (
     select
         cast({{ input_line_number() }} as bigint) as source_line_number,
+        {{ input_malformed_reason() }} as malformed_reason,
         {%- for name in required %}
         {{ input_column(columns, name) }} as raw_{{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -20,6 +21,7 @@ order_lines as (
 parsed as (
     select
         source_line_number,
+        malformed_reason,
         {{ clean_id('raw_order_id') }} as order_id,
         {{ clean_id('raw_customer_id') }} as customer_id,
         {{ parse_as('raw_ordered_at', 'timestamp', type_of.ordered_at) }} as ordered_at,
@@ -37,6 +39,7 @@ parsed as (
 final as (
     select
         source_line_number,
+        malformed_reason,
         order_id,
         customer_id,
         ordered_at,

@@ -20,6 +20,7 @@ with
 invoice_lines as (
     select
         cast({{ input_line_number() }} as bigint) as source_line_number,
+        {{ input_malformed_reason() }} as malformed_reason,
         {{ input_column(columns, layout.order) }} as raw_invoice,
         {{ input_column(columns, 'StockCode') }} as raw_stock_code,
         {{ input_column(columns, 'Quantity') }} as raw_quantity,
@@ -32,6 +33,7 @@ invoice_lines as (
 parsed as (
     select
         source_line_number,
+        malformed_reason,
         {{ clean_id('raw_invoice') }} as order_id,
         -- Exports that read the id as a number write "17850.0".
         regexp_replace({{ clean_id('raw_customer_id') }}, '[.]0+$', '') as customer_id,
@@ -55,6 +57,7 @@ flagged as (
 final as (
     select
         source_line_number,
+        malformed_reason,
         order_id,
         customer_id,
         ordered_at,

@@ -1,0 +1,217 @@
+"""Reading input files: every line of a CSV read with one dialect, Parquet globs with one set of
+types, literal paths taken literally, directories of parts, encodings (issue 14, part A).
+
+Each case is 300 demo customers (seed 7) plus the planted line(s); docs/reliability.md lists
+them with their outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import run_dbt
+from segmentation.demo_data import generate
+
+HEADER = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
+          "returned_quantity"]
+# Staging, validation and their tests: what reading a file decides, without the segmentation.
+VALIDATE = ("build", "--select", "+fct_rejected_order_lines", "--indirect-selection", "cautious")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> pa.Table:
+    out, _ = generate(300, 7, tmp_path_factory.mktemp("demo") / "order_lines.parquet")
+    return pq.read_table(out)
+
+
+def text_rows(table: pa.Table) -> list[list[str]]:
+    """The table's lines as lists of text values, in column order."""
+    columns = [pc.cast(table[name], pa.string()).to_pylist() for name in HEADER]
+    return [list(values) for values in zip(*columns, strict=True)]
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """Header and rows as CSV text, quoting only where a value needs it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def demo_vars(path, **more) -> dict:
+    return {"orders_format": "canonical", "orders_path": str(path), **more}
+
+
+def fails_with_one_line(run, message: str) -> None:
+    """The build stopped with the project's message, not a traceback or DuckDB's multi-line
+    CSV error with its "Possible fixes"."""
+    assert run.returncode != 0
+    assert message in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output
+    assert "Possible fixes" not in run.output
+
+
+def staged(run, columns: str = "order_id, customer_id, product_id, rejection_reason") -> dict[int, tuple]:
+    return {row[0]: row[1:] for row in run.query(
+        f"select source_line_number, {columns} from int_order_lines_validated order by 1")}
+
+
+def test_quoting_after_the_sniffer_sample_is_read(demo, tmp_path):
+    """Quoted fields after DuckDB's 20,480-line sniffing sample: the quotes are CSV syntax, not
+    part of the value, so "C00000001" is customer C00000001 and a quoted comma is one field."""
+    rows = []
+    for copy in range(6):  # 6 x 3,782 lines: past the sample
+        rows += [[f"{row[0]}-{copy}", *row[1:]] for row in text_rows(demo)]
+    quoted_id = ["Q1", '"C00000001"', "2025-06-01 10:00:00", "P00526", "2", "5.00", "0"]
+    quoted_comma = ["Q2", "C00000002", "2025-06-01 10:00:00", '"P,COMMA"', "2", "5.00", "0"]
+    quoted_newline = ["Q3", "C00000003", "2025-06-01 10:00:00", '"P\nNEWLINE"', "2", "5.00", "0"]
+    text = csv_text(rows) + "\n".join(",".join(line) for line in (quoted_id, quoted_comma, quoted_newline))
+    path = tmp_path / "orders.csv"
+    path.write_text(text + "\n")
+    run = run_dbt(tmp_path / "build", "build", vars=demo_vars(path))
+    lines = len(rows)
+    assert staged(run)[lines + 1] == ("Q1", "C00000001", "P00526", None)
+    assert staged(run)[lines + 2] == ("Q2", "C00000002", "P,COMMA", None)
+    assert staged(run)[lines + 3] == ("Q3", "C00000003", "P\nNEWLINE", None)
+    assert run.query("select count(*) from dim_customers") == [(300,)]
+
+
+@pytest.mark.parametrize("case, line, fields", [
+    ("one field too many", ["M1", "C00000001", "2025-06-01 10:00:00", "P00526", "2", "5.00", "0", "x"], 8),
+    ("one field missing", ["M2", "C00000001", "2025-06-01 10:00:00", "P00526", "2", "5.00"], 6),
+    ("trailing comma", ["M3", "C00000001", "2025-06-01 10:00:00", "P00526", "2", "5.00", "0", ""], 8),
+    ("a quoted comma too many",
+     ["M4", "C00000001", "2025-06-01 10:00:00", '"P,1"', "2", "5.00", "0", '"a,b"'], 8),
+])
+def test_a_line_with_the_wrong_number_of_fields_is_quarantined(demo, tmp_path, case, line, fields):
+    """One malformed line among good ones: that line is rejected with the count of its fields, at its
+    own line number, and every other line keeps its number and values."""
+    rows = text_rows(demo)
+    middle = len(rows) // 2
+    text = csv_text(rows[:middle]) + ",".join(line) + "\n" + csv_text(rows[middle:]).split("\n", 1)[1]
+    path = tmp_path / "orders.csv"
+    path.write_text(text)
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path))
+    found = staged(run, "order_id, rejection_reason")
+    assert len(found) == len(rows) + 1
+    assert found[middle + 1] == (line[0], f"wrong number of fields: {fields}, expected 7")
+    expected = {number: (row[0],) for number, row in enumerate(rows[:middle], start=1)}
+    expected |= {number: (row[0],) for number, row in enumerate(rows[middle:], start=middle + 2)}
+    assert {number: values[:1] for number, values in found.items() if number != middle + 1} == expected
+
+
+def test_an_unterminated_quote_stops_with_one_line(demo, tmp_path):
+    """A quote opened and never closed swallows the rest of the file: the build stops naming it
+    rather than keeping the quote in the value or losing the lines after it."""
+    rows = text_rows(demo)
+    text = csv_text(rows) + 'U1,C00000001,2025-06-01 10:00:00,"P_X,2,5.00,0\n' \
+        + csv_text(rows[:3]).split("\n", 1)[1]
+    path = tmp_path / "orders.csv"
+    path.write_text(text)
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path), check=False)
+    fails_with_one_line(run, "has an unterminated quote")
+    assert 'U1,C00000001,2025-06-01 10:00:00,"P_X,2,5.00,0' in run.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_encoding_is_set_by_a_var(demo, tmp_path, encoding):
+    rows = text_rows(demo) + [["E1", "Zoë", "2025-06-01 10:00:00", "P00526", "2", "5.00", "0"]]
+    path = tmp_path / "orders.csv"
+    path.write_bytes(csv_text(rows).encode(encoding))
+    run = run_dbt(tmp_path / "build", *VALIDATE,
+                  vars=demo_vars(path, orders_encoding=encoding))
+    assert staged(run)[len(rows)] == ("E1", "Zoë", "P00526", None)
+    assert len(staged(run)) == len(rows)
+
+
+def test_an_encoding_not_built_in_is_refused_by_name(demo, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(csv_text(text_rows(demo)).encode("cp1252"))
+    run = run_dbt(tmp_path / "build", *VALIDATE,
+                  vars=demo_vars(path, orders_encoding="windows-1252"), check=False)
+    fails_with_one_line(run, "var orders_encoding must be one of utf-8, utf-16, latin-1")
+
+
+def test_utf16_without_the_var_names_the_var(demo, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(csv_text(text_rows(demo)).encode("utf-16"))
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path), check=False)
+    fails_with_one_line(run, "is not utf-8 text: set var orders_encoding")
+
+
+def test_a_glob_of_parquet_files_is_read_with_one_set_of_types(demo, tmp_path):
+    """The second file's quantity is a double: 1.5 is quarantined, not cast to 2 by the first
+    file's integer type."""
+    (tmp_path / "parts").mkdir()
+    first, second = demo.slice(0, 2000), demo.slice(2000)
+    pq.write_table(first, tmp_path / "parts" / "orders_1.parquet")
+    quantity = pc.cast(second["quantity"], pa.float64()).to_pylist()
+    quantity[0] = 1.5
+    column = second.column_names.index("quantity")
+    pq.write_table(second.set_column(column, "quantity", pa.array(quantity)),
+                   tmp_path / "parts" / "orders_2.parquet")
+    run = run_dbt(tmp_path / "build", *VALIDATE,
+                  vars=demo_vars(tmp_path / "parts" / "orders_*.parquet"))
+    assert run.query("select source_line_number, rejection_reason from int_order_lines_validated "
+                     "where not is_valid") == [(2001, "unparseable value in quantity")]
+    assert run.query("select count(*) from int_order_lines_validated") == [(demo.num_rows,)]
+
+
+def test_a_path_with_glob_characters_is_read_literally(demo, tmp_path):
+    """data/orders[12].parquet exists: it is read, not orders1.parquet beside it."""
+    pq.write_table(demo, tmp_path / "orders[12].parquet")
+    other = demo.slice(0, 10).set_column(1, "customer_id", pa.array(["WRONG"] * 10))
+    pq.write_table(other, tmp_path / "orders1.parquet")
+    run = run_dbt(tmp_path / "build", *VALIDATE,
+                  vars=demo_vars(tmp_path / "orders[12].parquet"))
+    assert run.query("select count(*), count(*) filter (customer_id = 'WRONG') "
+                     "from int_order_lines_validated") == [(demo.num_rows, 0)]
+
+
+def test_a_directory_of_parquet_parts_is_read(demo, tmp_path):
+    """Spark's output: orders.parquet/ holding part-*.parquet files, _SUCCESS and .crc files."""
+    directory = tmp_path / "orders.parquet"
+    directory.mkdir()
+    pq.write_table(demo.slice(0, 2000), directory / "part-00000-a1.snappy.parquet")
+    pq.write_table(demo.slice(2000), directory / "part-00001-a1.snappy.parquet")
+    (directory / "_SUCCESS").write_bytes(b"")
+    (directory / ".part-00000-a1.snappy.parquet.crc").write_bytes(b"crc")
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(directory))
+    assert run.query("select count(*), min(source_line_number), max(source_line_number) "
+                     "from int_order_lines_validated") == [(demo.num_rows, 1, demo.num_rows)]
+    assert run.query("select order_id from int_order_lines_validated where source_line_number = 2001") \
+        == [(demo["order_id"][2000].as_py(),)]
+
+
+@pytest.mark.spark
+def test_malformed_lines_get_the_same_reasons_and_numbers_on_spark(demo, tmp_path):
+    """Spark reads the CSV in PERMISSIVE mode; a line with a wrong number of fields is rejected
+    with the same reason, at the same line number, as on DuckDB, and the lines after it keep theirs."""
+    from conftest import run_dbt_spark
+
+    rows = text_rows(demo.slice(0, 400))
+    planted = ["M1,C00000001,2025-06-01 10:00:00,P00526,2,5.00,0,x",
+               "M2,C00000001,2025-06-01 10:00:00,P00526,2,5.00",
+               'M3,C00000001,2025-06-01 10:00:00,"P,1",2,5.00,0,',
+               'Q1,"C00000001",2025-06-01 10:00:00,"P\nX",2,5.00,0']
+    text = csv_text(rows[:200]) + "\n".join(planted) + "\n" + csv_text(rows[200:]).split("\n", 1)[1]
+    path = tmp_path / "orders.csv"
+    path.write_text(text)
+    select = ("build", "--select", "+int_order_lines_validated", "--indirect-selection", "cautious")
+    spark = run_dbt_spark(tmp_path / "on_spark", *select, vars=demo_vars(path))
+    duck = run_dbt(tmp_path / "on_duckdb", *select, vars=demo_vars(path))
+    lines = "select source_line_number, order_id, rejection_reason from int_order_lines_validated order by 1"
+    assert len(duck.query(lines)) == len(rows) + len(planted)
+    assert duck.query(lines)[200:204] == [
+        (201, "M1", "wrong number of fields: 8, expected 7"),
+        (202, "M2", "wrong number of fields: 6, expected 7"),
+        (203, "M3", "wrong number of fields: 8, expected 7"),
+        (204, "Q1", None)]
+    assert spark.query(lines) == duck.query(lines)
