@@ -189,7 +189,7 @@ def test_accepted_values_are_parsed_as_documented(catalogue):
     assert line("price 10^7")[4] == Decimal("10000000")
     assert line("price with trailing zeros")[4] == Decimal("5")
     assert line("quantity with a plus sign")[3] == 2
-    assert line("control and Unicode spaces around ids")[0::2] == ("K_spaced", "P_CASE")
+    assert line("control and Unicode spaces around ids")[0:3:2] == ("K_spaced", "P_CASE")
     order_id = run.query("select order_id from int_order_lines_validated where source_line_number = "
                          f"{expected['control and Unicode spaces around ids'][0][0]}")
     assert order_id == [("case_spaced",)]
