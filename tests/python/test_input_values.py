@@ -91,7 +91,7 @@ def test_uci_layout_values_and_extremes(tmp_path):
 def test_real_uci_prices_all_fit(online_retail_data, tmp_path):
     """No price of the real UCI file (a double column) has more than 4 decimals: none is quarantined
     for it, so keeping prices exact costs no real line."""
-    run = run_dbt(tmp_path, "build", "--select", "stg_online_retail__order_lines",
+    run = run_dbt(tmp_path, "run", "--select", "stg_online_retail__order_lines",
                   vars={"orders_format": "online_retail", "orders_path": str(online_retail_data)})
     assert run.query("select count(*) from staging.stg_online_retail__order_lines "
                      "where unparseable_columns like '%decimals%'") == [(0,)]
