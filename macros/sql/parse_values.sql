@@ -18,13 +18,27 @@
     {{ return(adapter.dispatch('trim_whitespace', 'segmentation')(expression)) }}
 {%- endmacro %}
 
+{#- The replace runs only on the few values that need it: a match is as cheap as trim(), a
+    replace on every value made staging half again as slow. -#}
 {% macro default__trim_whitespace(expression) -%}
-    regexp_replace(cast({{ expression }} as {{ dbt.type_string() }}), '^[\p{Cc}\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]+|[\p{Cc}\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]+$', '', 'g')
+    {%- set text = 'cast(' ~ expression ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {%- set space -%}[\p{Cc}\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{%- endset -%}
+    case
+        when regexp_matches({{ text }}, '^{{ space }}|{{ space }}$')
+            then regexp_replace({{ text }}, '^{{ space }}+|{{ space }}+$', '', 'g')
+        else {{ text }}
+    end
 {%- endmacro %}
 
 {#- The same pattern; Spark's string literals take a backslash as an escape, so it is doubled. -#}
 {% macro spark__trim_whitespace(expression) -%}
-    regexp_replace(cast({{ expression }} as string), '^[\\p{Cc}\\p{Z}\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}]+|[\\p{Cc}\\p{Z}\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}]+$', '')
+    {%- set text = 'cast(' ~ expression ~ ' as string)' -%}
+    {%- set space -%}[\\p{Cc}\\p{Z}\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}]{%- endset -%}
+    case
+        when {{ text }} rlike '^{{ space }}|{{ space }}$'
+            then regexp_replace({{ text }}, '^{{ space }}+|{{ space }}+$', '')
+        else {{ text }}
+    end
 {%- endmacro %}
 
 {#- True when the text `expression` matches the regular expression `pattern` somewhere (anchor
