@@ -6,7 +6,7 @@ with
 valid_lines as (
     select
         coalesce(sum(line_value), 0) as net_value,
-        coalesce(sum(quantity * unit_price), 0) as gross_value,
+        coalesce(sum(cast(quantity as decimal(20,0)) * unit_price), 0) as gross_value,
         count(distinct customer_id) as customers
     from {{ ref('int_order_lines_validated') }}
     where is_valid

@@ -26,6 +26,10 @@ COLUMNS = [field.name for field in CANONICAL_ORDER_LINE] + ["note"]
 LONG_ID = "L" * 5_000
 NON_ASCII_ID = "Zoë-顧客-🙂"
 USED = "order_id used by more than one customer"
+UNPARSEABLE_AT = "unparseable value in ordered_at"
+TOO_PRECISE = "unparseable value in unit_price (more than 4 decimals)"
+MAX_INT = 2**31 - 1
+MAX_PRICE = "99999999999999.9999"
 
 # (case, [overrides of the default line, one dict per line], [expected rejection_reason per line])
 CASES: list[tuple[str, list[dict], list[str | None]]] = [
@@ -35,7 +39,8 @@ CASES: list[tuple[str, list[dict], list[str | None]]] = [
     ("date ISO 8601", [{"ordered_at": "2025-06-01 10:00:00"}], [None]),
     ("date ISO 8601 with T", [{"ordered_at": "2025-06-01T10:00:00"}], [None]),
     ("date only", [{"ordered_at": "2025-06-01"}], [None]),
-    ("date US m/d/Y H:M", [{"ordered_at": "06/01/2025 10:00"}], [None]),
+    ("date month-first m/d/Y in the canonical layout", [{"ordered_at": "06/01/2025 10:00"}],
+     [UNPARSEABLE_AT]),
     ("date day-first d.m.Y", [{"ordered_at": "01.06.2025"}], ["unparseable value in ordered_at"]),
     ("date day-first d/m/Y", [{"ordered_at": "31/05/2025 10:00"}], ["unparseable value in ordered_at"]),
     ("timezone +02:00", [{"ordered_at": "2025-06-01T10:00:00+02:00"}], [None]),
@@ -60,10 +65,36 @@ CASES: list[tuple[str, list[dict], list[str | None]]] = [
     ("quantity 10^9", [{"quantity": "1000000000"}], [None]),
     ("price 10^7", [{"unit_price": "10000000"}], [None]),
     ("quantity beyond integer range", [{"quantity": "10000000000"}], ["unparseable value in quantity"]),
-    ("price beyond decimal(18,4)", [{"unit_price": "1e20"}], ["unparseable value in unit_price"]),
+    ("price beyond decimal(18,4)", [{"unit_price": "100000000000000000000"}],
+     ["unparseable value in unit_price"]),
     ("non-ASCII customer id", [{"customer_id": NON_ASCII_ID}], [None]),
     ("5,000-character customer id", [{"customer_id": LONG_ID}], [None]),
     ("quoted newline in product id", [{"product_id": "P\nCASE"}], [None]),
+    # Issue 14: every value read as written.
+    ("date day-first d/m/Y, day <= 12", [{"ordered_at": "05/06/2025 10:00"}], [UNPARSEABLE_AT]),
+    ("date with a two-digit year", [{"ordered_at": "6/1/25 10:00"}], [UNPARSEABLE_AT]),
+    ("timezone Europe/Berlin", [{"ordered_at": "2025-06-01 10:00:00 Europe/Berlin"}], [None]),
+    ("timezone America/New_York, no seconds", [{"ordered_at": "2025-06-01T10:00 America/New_York"}], [None]),
+    ("timezone unknown name", [{"ordered_at": "2025-06-01 10:00:00 Mars/Olympus"}], [UNPARSEABLE_AT]),
+    ("timezone abbreviation PST", [{"ordered_at": "2025-06-01 10:00:00 PST"}], [UNPARSEABLE_AT]),
+    ("timezone abbreviation CEST", [{"ordered_at": "2025-06-01 10:00:00 CEST"}], [UNPARSEABLE_AT]),
+    ("timezone GMT+2", [{"ordered_at": "2025-06-01 10:00:00 GMT+2"}], [UNPARSEABLE_AT]),
+    ("timezone UTC+02:00", [{"ordered_at": "2025-06-01 10:00:00 UTC+02:00"}], [UNPARSEABLE_AT]),
+    ("price with 5 decimals, rounding up", [{"unit_price": "0.00005"}], [TOO_PRECISE]),
+    ("price with 5 decimals, rounding to zero", [{"unit_price": "0.00004"}], [TOO_PRECISE]),
+    ("price with trailing zeros", [{"unit_price": "5.000000"}], [None]),
+    ("price in exponent notation", [{"unit_price": "5e0"}], ["unparseable value in unit_price"]),
+    ("quantity with an underscore", [{"quantity": "1_000"}], ["unparseable value in quantity"]),
+    ("quantity in exponent notation", [{"quantity": "1e3"}], ["unparseable value in quantity"]),
+    ("quantity with a plus sign", [{"quantity": "+2"}], [None]),
+    ("tab-only customer id", [{"customer_id": "\t"}], ["missing customer_id"]),
+    ("control and Unicode spaces around ids", [{"customer_id": "\t\u00a0K_spaced\u200b\x0b",
+                                                "order_id": "\tcase_spaced\t", "product_id": "P_CASE\x1f"}],
+     [None]),
+    ("largest quantity, returned -1", [{"quantity": str(MAX_INT), "returned_quantity": "-1"}],
+     ["negative returned_quantity"]),
+    ("quantity 10^9 x price 10^7", [{"quantity": "1000000000", "unit_price": "10000000"}], [None]),
+    ("largest quantity x largest price", [{"quantity": str(MAX_INT), "unit_price": MAX_PRICE}], [None]),
 ]
 
 
@@ -148,12 +179,29 @@ def test_accepted_values_are_parsed_as_documented(catalogue):
                          f"from int_order_lines_validated where source_line_number = {number}")[0]
 
     ten = datetime(2025, 6, 1, 10)
-    for case in ("date ISO 8601", "date ISO 8601 with T", "date US m/d/Y H:M", "timezone Z", "timezone UTC"):
+    for case in ("date ISO 8601", "date ISO 8601 with T", "timezone Z", "timezone UTC"):
         assert line(case)[1] == ten, case
     assert line("date only")[1] == datetime(2025, 6, 1)
     assert line("timezone +02:00")[1] == datetime(2025, 6, 1, 8), "an offset is converted to UTC"
+    assert line("timezone Europe/Berlin")[1] == datetime(2025, 6, 1, 8), "CEST is UTC+2 on 1 June"
+    assert line("timezone America/New_York, no seconds")[1] == datetime(2025, 6, 1, 14)
     assert line("quantity 10^9")[3] == 10**9
     assert line("price 10^7")[4] == Decimal("10000000")
+    assert line("price with trailing zeros")[4] == Decimal("5")
+    assert line("quantity with a plus sign")[3] == 2
+    assert line("control and Unicode spaces around ids")[0:3:2] == ("K_spaced", "P_CASE")
+    order_id = run.query("select order_id from int_order_lines_validated where source_line_number = "
+                         f"{expected['control and Unicode spaces around ids'][0][0]}")
+    assert order_id == [("case_spaced",)]
+    for case, value in (("quantity 10^9 x price 10^7", Decimal(10**16)),
+                        ("largest quantity x largest price", MAX_INT * Decimal(MAX_PRICE))):
+        number = expected[case][0][0]
+        found = run.query(f"select line_value from int_order_lines_validated "
+                          f"where source_line_number = {number}")
+        assert found == [(value,)], case
+        customer_id = line(case)[0]
+        assert run.query(f"select gross_spending from dim_customers where customer_id = '{customer_id}'") \
+            == [(value,)], case
     assert line("quoted newline in product id")[2] == "P\nCASE"
     odd_ids = (("non-ASCII customer id", NON_ASCII_ID), ("5,000-character customer id", LONG_ID))
     for case, customer_id in odd_ids:

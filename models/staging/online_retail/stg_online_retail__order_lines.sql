@@ -39,7 +39,8 @@ parsed as (
         regexp_replace({{ clean_id('raw_customer_id') }}, '[.]0+$', '') as customer_id,
         {{ parse_as('raw_invoice_date', 'timestamp', type_of.date) }} as ordered_at,
         {{ clean_id('raw_stock_code') }} as product_id,
-        {{ parse_as('raw_quantity', 'integer', type_of.quantity) }} as signed_quantity,
+        -- -2147483648 is an integer, but as a return its units (2147483648) are not.
+        {{ parse_as('raw_quantity', 'integer', type_of.quantity) }} as parsed_quantity,
         {{ parse_as('raw_price', 'decimal(18,4)', type_of.price) }} as unit_price,
         raw_invoice_date,
         raw_quantity,
@@ -47,11 +48,18 @@ parsed as (
     from invoice_lines
 ),
 
+ranged as (
+    select
+        *,
+        case when parsed_quantity > -2147483648 then parsed_quantity end as signed_quantity
+    from parsed
+),
+
 flagged as (
     select
         *,
         coalesce(signed_quantity < 0 or upper(order_id) like 'C%', false) as is_return_line
-    from parsed
+    from ranged
 ),
 
 final as (
@@ -66,14 +74,16 @@ final as (
         unit_price,
         case when is_return_line then abs(signed_quantity) else 0 end as returned_quantity,
         is_return_line,
+        {#- Units as decimal(20,0) times a decimal(18,4) fit decimal(38,4) for every admitted value. -#}
         cast(
-            case when is_return_line then -abs(signed_quantity) else signed_quantity end * unit_price
+            cast(case when is_return_line then -abs(signed_quantity) else signed_quantity end as decimal(20,0))
+            * unit_price
             as decimal(38,4)
         ) as line_value,
         concat_ws(', ',
             {{ unparseable_flag('raw_invoice_date', 'ordered_at', 'InvoiceDate') }},
             {{ unparseable_flag('raw_quantity', 'signed_quantity', 'Quantity') }},
-            {{ unparseable_flag('raw_price', 'unit_price', layout.price) }}
+            {{ unparseable_flag('raw_price', 'unit_price', layout.price, 'decimal(18,4)', type_of.price) }}
         ) as unparseable_columns
     from flagged
 )
