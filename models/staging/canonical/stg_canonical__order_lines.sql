@@ -12,8 +12,9 @@ order_lines as (
     select
         cast({{ input_line_number() }} as bigint) as source_line_number,
         {%- for name in required %}
-        {{ input_column(columns, name) }} as raw_{{ name }}{{ ',' if not loop.last }}
+        {{ input_column(columns, name) }} as raw_{{ name }},
         {%- endfor %}
+        {{ input_row_fingerprint(columns) }} as raw_row_fingerprint
     from {{ orders_relation(numbered=true) }}
 ),
 
@@ -30,7 +31,8 @@ parsed as (
         raw_ordered_at,
         raw_quantity,
         raw_unit_price,
-        raw_returned_quantity
+        raw_returned_quantity,
+        raw_row_fingerprint
     from order_lines
 ),
 
@@ -51,7 +53,8 @@ final as (
             {{ unparseable_flag('raw_quantity', 'quantity', 'quantity') }},
             {{ unparseable_flag('raw_unit_price', 'unit_price', 'unit_price') }},
             {{ unparseable_flag('raw_returned_quantity', 'returned_quantity', 'returned_quantity') }}
-        ) as unparseable_columns
+        ) as unparseable_columns,
+        raw_row_fingerprint
     from parsed
 )
 
