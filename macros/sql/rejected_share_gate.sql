@@ -17,7 +17,8 @@
 {%- endmacro %}
 
 {% macro rejected_share_violation(validated) -%}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {#- `dbt compile` or `docs generate` before the first build: nothing to count yet -#}
+    {%- if not execute or load_relation(validated) is none -%}{{ return('') }}{%- endif -%}
     {%- set limits = {
         'broken': rejected_share_limit('max_rejected_line_share', 0.05),
         'guest': rejected_share_limit('max_missing_customer_share', 0.5),
