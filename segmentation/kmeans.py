@@ -13,6 +13,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.metrics.pairwise import euclidean_distances
 
+from segmentation.errors import InputError
+
 log = logging.getLogger(__name__)
 
 CHOSEN_BY_FIXED = "segment_count"
@@ -39,13 +41,13 @@ class FitSettings:
                      "sweep_sample_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+                raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
         if self.k_min > self.k_max:
-            raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+            raise InputError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
         if self.segment_count is not None and (
             not isinstance(self.segment_count, (int, np.integer)) or self.segment_count < 1
         ):
-            raise ValueError(f"segment_count must be a whole number >= 1, got {self.segment_count!r}")
+            raise InputError(f"segment_count must be a whole number >= 1, got {self.segment_count!r}")
 
     @property
     def k_values(self) -> list[int]:
@@ -60,13 +62,13 @@ def check_enough_customers(X: np.ndarray, k: int) -> None:
     """K-Means with k clusters needs at least k distinct customer profiles."""
     n = X.shape[0]
     if n < k:
-        raise ValueError(
+        raise InputError(
             f"only {n} usable customers, fewer than k = {k}: lower segmentation_k_max "
             f"or segment_count, or check why the order lines were rejected"
         )
     distinct = np.unique(X, axis=0).shape[0]
     if distinct < k:
-        raise ValueError(
+        raise InputError(
             f"only {distinct} distinct customer profiles among {n} customers, fewer than k = {k}: "
             f"lower segmentation_k_max or segment_count"
         )

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.errors import InputError
 from segmentation.kmeans import FitSettings, choose_k, fit, sweep, sweep_subset
 
 log = logging.getLogger("segmentation")
@@ -31,7 +32,7 @@ def settings_from_config(config: Mapping[str, Any]) -> FitSettings:
         try:
             return int(str(value).strip())
         except ValueError:
-            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+            raise InputError(f"{name} must be a whole number, got {value!r}") from None
 
     given = {name: whole(name) for name in
              ("k_min", "k_max", "n_init", "sweep_n_init", "random_state", "silhouette_sample_size",
@@ -53,7 +54,7 @@ def model_matrix(training: pd.DataFrame, scaling: pd.DataFrame,
     A feature that is constant across the sample has scale 0 and is left out, with a warning.
     """
     if training.empty:
-        raise ValueError("no usable customers: every order line was rejected or the input is "
+        raise InputError("no usable customers: every order line was rejected or the input is "
                          "empty; see fct_rejected_order_lines for the reasons")
     features = list(scaling.sort_values("feature_position")["feature"])
     used = []
@@ -64,7 +65,7 @@ def model_matrix(training: pd.DataFrame, scaling: pd.DataFrame,
             log.warning("feature %s is constant (value %s) across the sampled customers after "
                         "clipping; it is left out of the model", row.feature, row.constant_value)
     if not used:
-        raise ValueError(f"every model feature is constant across customers ({', '.join(features)}): "
+        raise InputError(f"every model feature is constant across customers ({', '.join(features)}): "
                          "there is nothing to segment on")
     ordered = training.sort_values(CUSTOMER_KEY, kind="stable")
     return ordered[used].to_numpy(dtype=float), used

@@ -18,3 +18,16 @@
 {% macro duckdb__row_fingerprint(columns) -%}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- The fingerprint of a whole input line: every column the input has, in its order, the ones
+    staging does not read included, taken before any parsing. `columns` is orders_input_columns(). -#}
+{% macro input_row_fingerprint(columns) -%}
+    {%- set quoted = [] -%}
+    {%- for name, type in columns.values() -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
+    {%- if quoted -%}
+        {{ row_fingerprint(quoted) }}
+    {%- else -%}
+        {#- parse time: the columns are not known yet -#}
+        {{ row_fingerprint(["''"]) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,8 +1,12 @@
 {#- Every staged line once, with rejection_reason null when the line is usable. Rules are
-    tried in order; a line gets the first reason that applies. -#}
+    tried in order; a line gets the first reason that applies. When far more lines are rejected
+    than normal, the test gate_rejected_order_lines stops the build right after this model. -#}
 
+{#- A duplicate is equal in every column of the input as written, the ones staging does not use
+    included (raw_row_fingerprint): two lines that differ only in, say, the source system's line
+    number are two lines. -#}
 {%- set duplicate_key = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price',
-                         'returned_quantity', 'is_return_line'] -%}
+                         'returned_quantity', 'is_return_line', 'raw_row_fingerprint'] -%}
 {%- set qualified_duplicate_key = [] -%}
 {%- for column in duplicate_key -%}{%- do qualified_duplicate_key.append('order_lines.' ~ column) -%}{%- endfor %}
 
@@ -12,8 +16,13 @@ order_lines as {{ not_materialized() }} (
     select * from {{ staged_order_lines() }}
 ),
 
+-- The UCI stock codes that are not products (POST, M, ADJUST...) are rules of that layout: in
+-- the canonical layout they are ordinary product ids.
 non_product_stock_codes as (
     select product_id_pattern from {{ ref('non_product_stock_codes') }}
+    {%- if orders_format() != 'online_retail' %}
+    where false
+    {%- endif %}
 ),
 
 products as (

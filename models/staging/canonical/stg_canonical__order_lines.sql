@@ -13,8 +13,9 @@ order_lines as (
         cast({{ input_line_number() }} as bigint) as source_line_number,
         {{ input_malformed_reason() }} as malformed_reason,
         {%- for name in required %}
-        {{ input_column(columns, name) }} as raw_{{ name }}{{ ',' if not loop.last }}
+        {{ input_column(columns, name) }} as raw_{{ name }},
         {%- endfor %}
+        {{ input_row_fingerprint(columns) }} as raw_row_fingerprint
     from {{ orders_relation(numbered=true) }}
 ),
 
@@ -32,7 +33,8 @@ parsed as (
         raw_ordered_at,
         raw_quantity,
         raw_unit_price,
-        raw_returned_quantity
+        raw_returned_quantity,
+        raw_row_fingerprint
     from order_lines
 ),
 
@@ -57,7 +59,8 @@ final as (
             {{ unparseable_flag('raw_quantity', 'quantity', 'quantity') }},
             {{ unparseable_flag('raw_unit_price', 'unit_price', 'unit_price', 'decimal(18,4)', type_of.unit_price) }},
             {{ unparseable_flag('raw_returned_quantity', 'returned_quantity', 'returned_quantity') }}
-        ) as unparseable_columns
+        ) as unparseable_columns,
+        raw_row_fingerprint
     from parsed
 )
 

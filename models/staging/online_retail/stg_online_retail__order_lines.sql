@@ -26,7 +26,8 @@ invoice_lines as (
         {{ input_column(columns, 'Quantity') }} as raw_quantity,
         {{ input_column(columns, 'InvoiceDate') }} as raw_invoice_date,
         {{ input_column(columns, layout.price) }} as raw_price,
-        {{ input_column(columns, layout.customer) }} as raw_customer_id
+        {{ input_column(columns, layout.customer) }} as raw_customer_id,
+        {{ input_row_fingerprint(columns) }} as raw_row_fingerprint
     from {{ orders_relation(numbered=true) }}
 ),
 
@@ -44,7 +45,8 @@ parsed as (
         {{ parse_as('raw_price', 'decimal(18,4)', type_of.price) }} as unit_price,
         raw_invoice_date,
         raw_quantity,
-        raw_price
+        raw_price,
+        raw_row_fingerprint
     from invoice_lines
 ),
 
@@ -84,7 +86,8 @@ final as (
             {{ unparseable_flag('raw_invoice_date', 'ordered_at', 'InvoiceDate') }},
             {{ unparseable_flag('raw_quantity', 'signed_quantity', 'Quantity') }},
             {{ unparseable_flag('raw_price', 'unit_price', layout.price, 'decimal(18,4)', type_of.price) }}
-        ) as unparseable_columns
+        ) as unparseable_columns,
+        raw_row_fingerprint
     from flagged
 )
 
