@@ -10,13 +10,14 @@
 
 {#- The stored model history: the model in fit mode, the same table read as a source in score
     mode (where the fitting models are disabled). Score mode fails with a clear message when no
-    model has been stored yet, or when it was fitted on other features than configured. -#}
+    model has been stored yet, or when it was fitted on other features, transforms or impute
+    rules (feature:transform:impute) than configured; the impute value is the stored one. -#}
 {% macro stored_model_history() -%}
     {%- set history = stored_history('int_segment_centroid_history') -%}
     {%- if execute and segmentation_mode() == 'score' -%}
-        {%- set stored = run_query("select feature || ':' || transform from " ~ history ~ " where fit_number = (select max(fit_number) from " ~ history ~ ") group by 1 order by 1").columns[0].values() | list -%}
+        {%- set stored = run_query("select feature || ':' || transform || ':' || coalesce(impute, 'none') from " ~ history ~ " where fit_number = (select max(fit_number) from " ~ history ~ ") group by 1 order by 1").columns[0].values() | list -%}
         {%- set configured = [] -%}
-        {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none')) -%}{%- endfor -%}
+        {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none') ~ ':' ~ feature.get('impute', 'none')) -%}{%- endfor -%}
         {%- if stored != configured | sort -%}
             {{ exceptions.raise_compiler_error("the stored model was fitted on " ~ stored | join(', ') ~ " but var segmentation_features asks for " ~ configured | join(', ') ~ ": run a fit build, or set the features back") }}
         {%- endif -%}
