@@ -15,6 +15,9 @@
 {% macro stored_model_history() -%}
     {%- set history = stored_history('int_segment_centroid_history') -%}
     {%- if execute and segmentation_mode() == 'score' -%}
+        {%- if 'impute' not in adapter.get_columns_in_relation(history) | map(attribute='name') | map('lower') | list -%}
+            {{ exceptions.raise_compiler_error("the stored model in " ~ history ~ " predates impute rules (no column impute): run a build in fit mode first") }}
+        {%- endif -%}
         {%- set stored = run_query("select feature || ':' || transform || ':' || coalesce(impute, 'none') from " ~ history ~ " where fit_number = (select max(fit_number) from " ~ history ~ ") group by 1 order by 1").columns[0].values() | list -%}
         {%- set configured = [] -%}
         {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none') ~ ':' ~ feature.get('impute', 'none')) -%}{%- endfor -%}

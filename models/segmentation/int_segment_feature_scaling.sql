@@ -21,13 +21,13 @@ sampled_customers as (
 -- the value a missing feature becomes, before anything else: the median of the known values
 -- of the sample, or the configured constant; stored with the model so scoring reuses it
 {{ feature.name }}__impute as (
-    select
-        {%- if impute == 'median' %}
-        cast({{ quantile('cast(' ~ feature.name ~ ' as double)', 0.5) }} as double) as impute_value
-        {%- else %}
-        {{ fixed_impute_value(feature) }} as impute_value
-        {%- endif %}
+    {%- if impute == 'median' %}
+    select cast({{ quantile('cast(' ~ feature.name ~ ' as double)', 0.5) }} as double) as impute_value
     from sampled_customers
+    {%- else %}
+    -- one row, needing no data
+    select {{ fixed_impute_value(feature) }} as impute_value
+    {%- endif %}
 ),
 
 {{ feature.name }}__imputed as (

@@ -48,8 +48,8 @@ def orders(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def orders_next(orders, tmp_path_factory) -> dict:
     """The same shop a month later: more orders, so the median of the known gaps moves."""
-    out, _ = extend(Path(orders["orders_path"]), tmp_path_factory.mktemp("impute_next") / "order_lines.parquet",
-                    seed=12)
+    out, _ = extend(Path(orders["orders_path"]),
+                    tmp_path_factory.mktemp("impute_next") / "order_lines.parquet", seed=12)
     return {"orders_format": "demo", "orders_path": str(out)}
 
 
