@@ -227,5 +227,20 @@ def test_the_python_fit_names_a_missing_value_instead_of_failing_in_kmeans():
     training = pd.DataFrame({"customer_id": ["a", "b", "c"], FEATURE: [1.0, None, 3.0]})
     scaling = pd.DataFrame({"feature": [FEATURE], "feature_position": [1], "is_used": [True],
                             "constant_value": [None]})
-    with pytest.raises(ValueError, match=f"{FEATURE}: 1 of 3 customers: choose impute"):
+    with pytest.raises(ValueError, match=rf"\({FEATURE}: 1 of 3 customers\): choose impute"):
         model_matrix(training, scaling)
+
+
+def test_a_model_stored_before_impute_rules_is_named_then_upgraded(orders, tmp_path):
+    """A warehouse whose model history has no impute columns (stored by an earlier version):
+    a score build says so in one line; the next fit appends the columns (none on old rows)."""
+    run_dbt(tmp_path, "build", vars={**orders, "segment_count": 3})
+    with duckdb.connect(str(tmp_path / "segmentation.duckdb")) as con:
+        con.execute("alter table int_segment_centroid_history drop column impute")
+        con.execute("alter table int_segment_centroid_history drop column impute_value")
+    score = run_dbt(tmp_path, "build", check=False, vars={**orders, "segmentation_mode": "score"})
+    assert score.returncode != 0
+    assert "predates impute rules (no column impute): run a build in fit mode first" in score.output
+    fit = run_dbt(tmp_path, "build", vars={**orders, "segment_count": 3})
+    assert fit.query("select fit_number, impute from segment_centroid_history group by all order by 1") \
+        == [(1, "none"), (2, "none")]
