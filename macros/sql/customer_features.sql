@@ -53,7 +53,8 @@
     {%- endif -%}
     {%- if rule == 'value' -%}
         {%- set number = feature.get('impute_value') -%}
-        {%- if number is none or number is boolean or number is not number or not (number == number) or number in [1e999, -1e999] -%}
+        {#- not (|x| < 1e308) is true for NaN and infinities too -#}
+        {%- if number is none or number is boolean or number is not number or not ((number | abs) < 1e308) -%}
             {{ exceptions.raise_compiler_error("var segmentation_features: feature " ~ feature['name'] ~ " has impute: value, so impute_value must be a number, got " ~ number) }}
         {%- endif -%}
     {%- elif 'impute_value' in feature -%}
