@@ -9,8 +9,10 @@ import pandas as pd
 
 from segmentation.stable_ids import assign_stable_ids
 
-SCALING_COLUMNS = ["feature", "feature_position", "transform", "clip_lower", "clip_upper",
-                   "center", "scale", "is_used"]
+# impute / impute_value: what a missing value of the feature becomes (before clipping), learnt
+# at fit time and stored so that a score build applies the same value, not a recomputed one
+SCALING_COLUMNS = ["feature", "feature_position", "transform", "impute", "impute_value",
+                   "clip_lower", "clip_upper", "center", "scale", "is_used"]
 
 
 def accepted_fits(history: pd.DataFrame | None, outcomes: pd.DataFrame) -> pd.DataFrame | None:

@@ -113,8 +113,9 @@ def profile_figure(profiles: pd.DataFrame, overall: pd.DataFrame) -> go.Figure:
     means = profiles.set_index("segment_name")[[f"mean_{f}" for f in features]]
     means.columns = features
     z = (means - overall["mean"]) / overall["std"].where(overall["std"] > 0)
+    # a feature that can be NULL (avg_days_between_orders) has no mean in a segment of one-order customers
     text = means.apply(lambda col: col.map(
-        lambda v: f"{v:.1%}" if col.name == "return_rate" else f"{v:,.0f}"))
+        lambda v: "n/a" if pd.isna(v) else f"{v:.1%}" if col.name == "return_rate" else f"{v:,.0f}"))
     fig = go.Figure(go.Heatmap(
         z=z.clip(-PROFILE_CLIP, PROFILE_CLIP).to_numpy(), x=[f.replace("_", " ") for f in features],
         y=list(z.index), text=text.to_numpy(), texttemplate="%{text}", colorscale="RdBu", reversescale=True,

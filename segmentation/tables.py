@@ -68,6 +68,14 @@ def model_matrix(training: pd.DataFrame, scaling: pd.DataFrame,
         raise InputError(f"every model feature is constant across customers ({', '.join(features)}): "
                          "there is nothing to segment on")
     ordered = training.sort_values(CUSTOMER_KEY, kind="stable")
+    # the SQL imputes or stops the build first; a NaN here would make K-Means fail with a
+    # traceback (or, imputed by anyone else, be silently changed), so say which feature
+    missing = {feature: int(count) for feature, count in ordered[used].isna().sum().items() if count}
+    if missing:
+        raise ValueError("missing model feature values in the training set ("
+                         + ", ".join(f"{feature}: {count:,} of {len(ordered):,} customers"
+                                     for feature, count in missing.items())
+                         + "): choose impute: median | zero | value in segmentation_features")
     return ordered[used].to_numpy(dtype=float), used
 
 

@@ -12,18 +12,22 @@
     in fit mode, this build's own fit) of the model in fit mode, of the same table read as a
     source in score mode (where the fitting models are disabled). A rejected, failed or killed
     build's fit is never read (docs/reliability.md "Lifecycle"). Score mode fails with a clear
-    message when no accepted model is stored, or when it was fitted on other features than
-    configured. -#}
+    message when no accepted model is stored, or when it was fitted on other features,
+    transforms or impute rules (feature:transform:impute) than configured; the impute value is
+    the stored one. -#}
 {% macro stored_model_history() -%}
     {%- set history = stored_history('int_segment_centroid_history') -%}
     {%- set visible = "(select * from " ~ history ~ " where run_id in " ~ visible_run_ids() ~ ")" -%}
     {%- if execute and segmentation_mode() == 'score' -%}
-        {%- set stored = run_query("select feature || ':' || transform from " ~ visible ~ " as accepted where fit_number = (select max(fit_number) from " ~ visible ~ " as latest) group by 1 order by 1").columns[0].values() | list -%}
+        {%- if 'impute' not in adapter.get_columns_in_relation(history) | map(attribute='name') | map('lower') | list -%}
+            {{ exceptions.raise_compiler_error("the stored model in " ~ history ~ " predates impute rules (no column impute): run a build in fit mode first") }}
+        {%- endif -%}
+        {%- set stored = run_query("select feature || ':' || transform || ':' || coalesce(impute, 'none') from " ~ visible ~ " as accepted where fit_number = (select max(fit_number) from " ~ visible ~ " as latest) group by 1 order by 1").columns[0].values() | list -%}
         {%- if not stored -%}
             {{ exceptions.raise_compiler_error("segmentation_mode score needs a stored model, and " ~ history ~ " holds no fit of an accepted build (every stored fit was rejected, failed or interrupted): run a build in fit mode first") }}
         {%- endif -%}
         {%- set configured = [] -%}
-        {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none')) -%}{%- endfor -%}
+        {%- for feature in model_features() -%}{%- do configured.append(feature.name ~ ':' ~ feature.get('transform', 'none') ~ ':' ~ feature.get('impute', 'none')) -%}{%- endfor -%}
         {%- if stored != configured | sort -%}
             {{ exceptions.raise_compiler_error("the stored model was fitted on " ~ stored | join(', ') ~ " but var segmentation_features asks for " ~ configured | join(', ') ~ ": run a fit build, or set the features back") }}
         {%- endif -%}

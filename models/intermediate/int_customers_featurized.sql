@@ -57,7 +57,12 @@ final as (
         cast({{ dbt.datediff('customer_totals.first_ordered_at', 'data_end.last_ordered_at_in_data', 'day') }}
             as bigint) as tenure_days,
         cast(customer_totals.gross_spending - customer_totals.returned_value as double)
-            / customer_totals.orders as avg_order_value
+            / customer_totals.orders as avg_order_value,
+        -- no gap to average over a single order: NULL, never 0 (0 would read as "re-orders at once")
+        case when customer_totals.orders > 1 then
+            cast({{ dbt.datediff('customer_totals.first_ordered_at', 'customer_totals.last_ordered_at', 'day') }}
+                as double) / (customer_totals.orders - 1)
+        end as avg_days_between_orders
     from customer_totals
     cross join data_end
 )

@@ -18,6 +18,8 @@ final as (
         cast(transform as {{ dbt.type_string() }}) as transform,
         cast(is_used as boolean) as is_used,
         cast(centroid as double) as centroid_model_space,
+        cast(coalesce(impute, 'none') as {{ dbt.type_string() }}) as impute,
+        cast(impute_value as double) as impute_value,
         cast(clip_lower as double) as clip_lower,
         cast(clip_upper as double) as clip_upper,
         cast(center as double) as center,

@@ -27,6 +27,8 @@ final as (
                 'stored_models.centroid_model_space * stored_models.scale + stored_models.center', transform) }}
             {%- endfor %}
         end as centroid_original_units,
+        stored_models.impute,
+        stored_models.impute_value,
         stored_models.clip_lower,
         stored_models.clip_upper,
         stored_models.center,

@@ -4,7 +4,8 @@
 {%- set sample_size = var('segmentation_sample_size') | int -%}
 {%- if sample_size < 1 -%}
     {{ exceptions.raise_compiler_error("var segmentation_sample_size must be a whole number >= 1, got " ~ var('segmentation_sample_size')) }}
-{%- endif %}
+{%- endif -%}
+{%- do check_missing_features(ref('int_customers_featurized')) %}
 
 with
 

@@ -1,5 +1,8 @@
 {#- Every customer assigned to the nearest centroid, in SQL: the fitted model is data, so
-    scoring needs no Python (and score mode runs none). Ties go to the lower segment_id. -#}
+    scoring needs no Python (and score mode runs none). Ties go to the lower segment_id. A
+    missing feature takes the model's stored impute value; one without an impute rule stops
+    the build here (score mode) or at int_customers_sampled (fit mode). -#}
+{%- do check_missing_features(ref('int_customers_featurized')) %}
 
 with
 

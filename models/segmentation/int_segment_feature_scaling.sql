@@ -1,4 +1,6 @@
-{#- How each model feature is brought into model space, learnt on the sample: clip to the
+{#- How each model feature is brought into model space, learnt on the sample: impute a missing
+    value (var segmentation_features' impute: median of the sample's known values, zero or a
+    number; none leaves it missing and check_missing_features stops the build first), clip to the
     [1 - q, q] quantiles, transform (none | log1p), standardise by mean and population
     standard deviation (exact sums, so rebuilds are bit-identical). A feature with no spread
     after clipping gets scale 0 and is left out. -#}
@@ -14,12 +16,32 @@ sampled_customers as (
 ),
 
 {% for feature in model_features() -%}
-{%- set clipped = 'least(greatest(cast(sampled_customers.' ~ feature.name ~ ' as double), bounds.clip_lower), bounds.clip_upper)' -%}
+{%- set impute = feature.get('impute', 'none') -%}
+{%- set clipped = 'least(greatest(imputed.value, bounds.clip_lower), bounds.clip_upper)' -%}
+-- the value a missing feature becomes, before anything else: the median of the known values
+-- of the sample, or the configured constant; stored with the model so scoring reuses it
+{{ feature.name }}__impute as (
+    {%- if impute == 'median' %}
+    select cast({{ quantile('cast(' ~ feature.name ~ ' as double)', 0.5) }} as double) as impute_value
+    from sampled_customers
+    {%- else %}
+    -- one row, needing no data
+    select {{ fixed_impute_value(feature) }} as impute_value
+    {%- endif %}
+),
+
+{{ feature.name }}__imputed as (
+    select
+        coalesce(cast(sampled_customers.{{ feature.name }} as double), impute.impute_value) as value
+    from sampled_customers
+    cross join {{ feature.name }}__impute as impute
+),
+
 {{ feature.name }}__bounds as (
     select
-        cast({{ quantile('cast(' ~ feature.name ~ ' as double)', 1 - upper) }} as double) as clip_lower,
-        cast({{ quantile('cast(' ~ feature.name ~ ' as double)', upper) }} as double) as clip_upper
-    from sampled_customers
+        cast({{ quantile('value', 1 - upper) }} as double) as clip_lower,
+        cast({{ quantile('value', upper) }} as double) as clip_upper
+    from {{ feature.name }}__imputed
 ),
 
 {{ feature.name }}__transformed as (
@@ -27,7 +49,7 @@ sampled_customers as (
         bounds.clip_lower,
         bounds.clip_upper,
         {{ transform_feature(clipped, feature.get('transform', 'none')) }} as value
-    from sampled_customers
+    from {{ feature.name }}__imputed as imputed
     cross join {{ feature.name }}__bounds as bounds
 ),
 
@@ -42,6 +64,8 @@ sampled_customers as (
         '{{ feature.name }}' as feature,
         {{ loop.index }} as feature_position,
         '{{ feature.get('transform', 'none') }}' as transform,
+        '{{ impute }}' as impute,
+        impute.impute_value,
         center.clip_lower,
         center.clip_upper,
         center.center,
@@ -49,7 +73,8 @@ sampled_customers as (
         sqrt({{ exact_avg('power(transformed.value - center.center, 2)') }}) as spread
     from {{ feature.name }}__transformed as transformed
     cross join {{ feature.name }}__center as center
-    group by center.clip_lower, center.clip_upper, center.center
+    cross join {{ feature.name }}__impute as impute
+    group by impute.impute_value, center.clip_lower, center.clip_upper, center.center
 ),
 
 {% endfor -%}
@@ -66,6 +91,8 @@ final as (
         feature,
         feature_position,
         transform,
+        impute,
+        impute_value,
         clip_lower,
         clip_upper,
         center,

@@ -175,3 +175,30 @@ def test_online_retail_staging_is_the_same_on_spark(online_retail_data, tmp_path
                 for row in rows]
 
     assert comparable(on_spark) == comparable(on_duckdb)
+
+
+def test_spark_imputes_as_duckdb(tmp_path):
+    """avg_days_between_orders (NULL for one-order customers) with impute: median on Spark's SQL
+    path: the same stored impute value, scaling and training set as DuckDB's SQL path."""
+    data, _ = generate(600, SEED, tmp_path / "demo" / "order_lines.parquet")
+    demo = {"orders_format": "demo", "orders_path": str(data), "segmentation_k_min": 3,
+            "segmentation_k_max": 3, "segmentation_fit_engine": "sql",
+            "segmentation_features": [
+                {"name": "units_ordered", "transform": "log1p"},
+                {"name": "net_spending", "transform": "log1p"},
+                {"name": "avg_days_between_orders", "transform": "log1p", "impute": "median"}]}
+    on_spark = run_dbt_spark(tmp_path / "on_spark", "build", vars=demo)
+    on_duckdb = run_dbt(tmp_path / "on_duckdb", "build", vars=demo)
+    scaling = ("select feature, impute, impute_value, clip_lower, clip_upper, center, scale "
+               "from segment_centroid_history group by all order by feature")
+    spark_rows, duckdb_rows = on_spark.query(scaling), on_duckdb.query(scaling)
+    assert [row[:2] for row in spark_rows] == [row[:2] for row in duckdb_rows]
+    assert ("avg_days_between_orders", "median") in [row[:2] for row in spark_rows]
+    np.testing.assert_allclose(np.array([row[2:] for row in spark_rows], dtype=float),
+                               np.array([row[2:] for row in duckdb_rows], dtype=float), rtol=1e-9)
+    training = "select * from int_segment_training_set order by customer_id"
+    spark_training, duckdb_training = on_spark.query(training), on_duckdb.query(training)
+    assert [row[0] for row in spark_training] == [row[0] for row in duckdb_training]
+    np.testing.assert_allclose(np.array([row[1:] for row in spark_training], dtype=float),
+                               np.array([row[1:] for row in duckdb_training], dtype=float),
+                               rtol=1e-9, atol=1e-9)

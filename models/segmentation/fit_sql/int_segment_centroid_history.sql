@@ -22,7 +22,7 @@ fitted as (
 ),
 
 scaling as (
-    select feature, feature_position, transform, clip_lower, clip_upper, center, scale, is_used
+    select feature, feature_position, transform, impute, impute_value, clip_lower, clip_upper, center, scale, is_used
     from {{ ref('int_segment_feature_scaling') }}
 ),
 
@@ -178,6 +178,8 @@ final as (
         scaling.feature,
         scaling.feature_position,
         scaling.transform,
+        scaling.impute,
+        scaling.impute_value,
         scaling.clip_lower,
         scaling.clip_upper,
         scaling.center,
