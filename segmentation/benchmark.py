@@ -51,7 +51,7 @@ STAGE_OF_MODEL = {
 }
 STAGE_OF_FOLDER = {"staging": "load", "marts": "marts", "segmentation": "marts"}
 STAGES = ("load", "features", "sample and scaling", "sweep", "fit", "scoring", "marts",
-          "publishing", "seeds", "tests")
+          "publishing", "seeds", "tests", "hooks")
 # The business case's three features, from the canonical order line.
 NOTEBOOK_FEATURES = ("units_ordered", "return_rate", "net_spending")
 NOTEBOOK_MAX_LINES = 130_000_000  # ~4 GiB of pandas columns at most; beyond, the notebook is skipped
@@ -105,6 +105,8 @@ def _stage(node: dict) -> str:
         return "tests"
     if node["resource_type"] == "seed":
         return "seeds"
+    if node["resource_type"] == "operation":  # on-run-start/-end: the build's outcome record
+        return "hooks"
     if node["name"] in STAGE_OF_MODEL:
         return STAGE_OF_MODEL[node["name"]]
     folder = Path(node["original_file_path"]).parts[1]
