@@ -390,7 +390,8 @@ def test_the_folder_refuses_another_warehouse_s_history(tmp_path):
 
 def _refusal(output: str) -> str:
     """The line of a build's output that refuses the publish folder."""
-    lines = [line.strip() for line in output.splitlines() if "holds the history of warehouse" in line]
+    lines = [line.strip() for line in output.splitlines() if "holds the history of warehouse" in line
+             and "segmentation: build outcome" not in line]  # not the outcome hook's short quote of it
     assert lines, output[-3000:]
     return lines[0]
 
@@ -482,9 +483,10 @@ def test_a_build_killed_while_publishing_leaves_database_and_current_agreeing(tm
     assert after[0] == after[1] != before[0]
     assert not _partial_files(published)
     assert len(list((published / SNAPSHOTS).iterdir())) == SNAPSHOTS_KEPT
-    # three builds, three runs in the history: the killed build's rows came with the next file
+    # three builds, two runs in the history: the killed build never became accepted, so its
+    # membership rows were removed (docs/reliability.md "Lifecycle") and never published
     history = _history(published)
-    assert len(history) == 3 and len({rows for _, rows in history}) == 1, history
+    assert len(history) == 2 and len({rows for _, rows in history}) == 1, history
 
 
 PERSONAL = re.compile(r"e_?mail|phone|mobile|(first|last|full|customer)_?name|address|street|city|"
