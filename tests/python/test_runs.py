@@ -151,12 +151,19 @@ def test_membership_uniqueness_checks_this_builds_rows(tmp_path):
     select = ["test", "--select", "fct_segment_memberships,test_name:unique_combination_of_columns"]
     with duckdb.connect(str(run.db)) as con:
         run_id = con.execute("select run_id from int_segment_run").fetchone()[0]
-        # a duplicate in an earlier run (appended and checked by its own build) is not re-read
+        # a duplicate in an earlier, accepted run (appended and checked by its own build) is not
+        # re-read; accepted, so the hooks' clean-up of unaccepted runs' rows keeps it
+        con.execute("insert into segment_build_outcomes select 'an-earlier-run', run_at, "
+                    "segmentation_mode, 'accepted', 'test', run_at from segment_build_outcomes limit 1")
         con.execute("insert into fct_segment_memberships select 'an-earlier-run', * exclude (run_id) "
                     "from fct_segment_memberships where run_id = ? limit 1", [run_id])
         con.execute("insert into fct_segment_memberships select 'an-earlier-run', * exclude (run_id) "
                     "from fct_segment_memberships where run_id = ? limit 1", [run_id])
-    assert "PASS=1" in run_dbt(tmp_path / "build", *select, vars=vars).output
+    checked = run_dbt(tmp_path / "build", *select, vars=vars).output
+    assert "PASS unique_combination_of_columns_fct_segment_memberships" in checked and "FAIL" not in checked
+    with duckdb.connect(str(run.db), read_only=True) as con:
+        assert con.execute("select count(*) from fct_segment_memberships "
+                           "where run_id = 'an-earlier-run'").fetchone()[0] == 2
     with duckdb.connect(str(run.db)) as con:
         con.execute("insert into fct_segment_memberships select * from fct_segment_memberships "
                     "where run_id = ? limit 1", [run_id])
