@@ -22,11 +22,13 @@ build-spark: install-spark $(DEMO_DATA)
 	SEGMENTATION_SPARK_DIR=$(SPARK_DIR) $(DBT) build --profiles-dir . --target spark
 
 # The Spark suite spends most of its time in Spark's single-threaded query planning, so it runs
-# beside the rest (its report follows); the target fails when either fails.
+# beside the rest (its report follows), which itself runs on TEST_WORKERS pytest-xdist workers;
+# the target fails when either fails. Both print their slowest tests.
+TEST_WORKERS ?= 2
 test: install-dev chromium
 	mkdir -p build
-	$(BIN)/pytest -m spark --basetemp build/pytest-spark > build/test-spark.log 2>&1 & spark=$$!; \
-	$(BIN)/pytest -m "not spark"; others=$$?; \
+	$(BIN)/pytest -m spark --basetemp build/pytest-spark --durations=15 > build/test-spark.log 2>&1 & spark=$$!; \
+	$(BIN)/pytest -m "not spark" -n $(TEST_WORKERS) --dist loadgroup --durations=40; others=$$?; \
 	wait $$spark; spark_status=$$?; \
 	echo "---- Spark suite (pytest -m spark) ----"; cat build/test-spark.log; \
 	test $$others -eq 0 && test $$spark_status -eq 0

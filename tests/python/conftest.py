@@ -19,6 +19,24 @@ DBT = Path(sys.executable).with_name("dbt")
 ONLINE_RETAIL = ROOT.parent / "shared" / "data" / "online_retail_2010_2011.parquet"
 
 
+# `make test` spreads the DuckDB suite over two pytest-xdist workers (`--dist loadgroup`). Each
+# worker builds the session fixtures it needs, so a test file stays on one worker (its module
+# fixtures are built once), and the files that read the same session build share a worker.
+SHARED_BUILDS = {"demo_build": "demo builds", "demo_runs": "demo builds",
+                 "online_retail_build": "online retail build"}
+
+
+def pytest_collection_modifyitems(config, items):
+    groups: dict[str, str] = {}
+    for item in items:
+        shared = [SHARED_BUILDS[name] for name in item.fixturenames if name in SHARED_BUILDS]
+        if shared:
+            groups.setdefault(item.module.__name__, shared[0])
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(groups.get(module, module)))
+
+
 @dataclass
 class DbtRun:
     returncode: int
