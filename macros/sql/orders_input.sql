@@ -53,13 +53,13 @@
     ending in .parquet (Spark's output) is read as its *.parquet parts. -#}
 {% macro orders_read_path() -%}
     {%- set path = orders_path() -%}
-    {%- if not execute -%}{{ return({'path': path, 'one_file': false}) }}{%- endif -%}
+    {%- if not execute -%}{{ return({'path': path, 'one_file': false, 'sql': sql_string(path)}) }}{%- endif -%}
     {{ return(adapter.dispatch('orders_read_path', 'segmentation')(path)) }}
 {%- endmacro %}
 
 {#- Elsewhere (Spark) the path goes to the engine as given: it reads a directory itself. -#}
 {% macro default__orders_read_path(path) -%}
-    {{ return({'path': path, 'one_file': not modules.re.search('[*?\\[{]', path)}) }}
+    {{ return({'path': path, 'one_file': not modules.re.search('[*?\\[{]', path), 'sql': sql_string(path)}) }}
 {%- endmacro %}
 
 {% macro duckdb__orders_read_path(path) -%}
@@ -77,6 +77,17 @@
     {%- set bytes = run_query("select coalesce(sum(size), 0) from read_blob(" ~ sql_string(found.path) ~ ")").columns[0].values()[0] -%}
     {%- if bytes == 0 -%}
         {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
+    {%- endif -%}
+    {%- do found.update({'sql': sql_string(found.path)}) -%}
+    {%- if path.endswith('.csv') and orders_csv_dialect().transcoded -%}
+        {#- Read through UTF-8 copies, in the glob's order (segmentation/duckdb_plugin.py). -#}
+        {%- set copies = run_query("select segmentation_utf8_copy(file, " ~ sql_string(orders_csv_dialect().encoding) ~ ") from glob(" ~ sql_string(found.path) ~ ") order by file").columns[0].values() -%}
+        {%- for copy in copies if copy.startswith('!') -%}
+            {{ exceptions.raise_compiler_error(copy[1:]) }}
+        {%- endfor -%}
+        {%- set quoted = [] -%}
+        {%- for copy in copies -%}{%- do quoted.append(sql_string(copy)) -%}{%- endfor -%}
+        {%- do found.update({'sql': '[' ~ quoted | join(', ') ~ ']'}) -%}
     {%- endif -%}
     {{ return(found) }}
 {%- endmacro %}
@@ -102,13 +113,16 @@
             {{ exceptions.raise_compiler_error("var orders_csv_" ~ name ~ " must be one character, or empty for none, got '" ~ dialect[name] ~ "'") }}
         {%- endif -%}
     {%- endfor -%}
+    {#- DuckDB reads these itself; any other encoding Python's codecs know (windows-1252,
+        iso-8859-15, shift_jis, ...) is read through a UTF-8 copy (segmentation/transcode.py). -#}
     {%- set encodings = {'utf-8': 'utf-8', 'utf8': 'utf-8', 'utf-16': 'utf-16', 'utf16': 'utf-16',
                          'latin-1': 'latin-1', 'latin1': 'latin-1', 'iso-8859-1': 'latin-1'} -%}
     {%- set encoding = (var('orders_encoding') | string | lower | replace('_', '-')) -%}
-    {%- if encoding not in encodings -%}
-        {{ exceptions.raise_compiler_error("var orders_encoding must be one of utf-8, utf-16, latin-1 (the encodings DuckDB reads without its encodings extension, which is not installed), got '" ~ var('orders_encoding') ~ "'") }}
+    {%- if not modules.re.fullmatch('[a-z0-9][a-z0-9.-]*', encoding) -%}
+        {{ exceptions.raise_compiler_error("var orders_encoding must name an encoding (utf-8, utf-16, latin-1, windows-1252, ...), got '" ~ var('orders_encoding') ~ "'") }}
     {%- endif -%}
-    {%- do dialect.update({'encoding': encodings[encoding]}) -%}
+    {%- do dialect.update({'encoding': encodings.get(encoding, encoding), 'transcoded': encoding not in encodings}) -%}
+    {%- do dialect.update({'read_encoding': 'utf-8' if dialect.transcoded else dialect.encoding}) -%}
     {{ return(dialect) }}
 {%- endmacro %}
 
@@ -118,7 +132,7 @@
 {% macro duckdb_read_csv_options(dialect) -%}
     auto_detect = false, header = false, delim = {{ sql_string(dialect.delimiter) }},
     quote = {{ sql_string(dialect.quote) }}, escape = {{ sql_string(dialect.escape) }},
-    encoding = {{ sql_string(dialect.encoding) }}, null_padding = true, nullstr = chr(1),
+    encoding = {{ sql_string(dialect.read_encoding) }}, null_padding = true, nullstr = chr(1),
     {#- null_padding with quoted newlines needs the single-threaded reader. -#}
     parallel = false
 {%- endmacro %}
@@ -128,15 +142,15 @@
 {% macro orders_csv_fields() -%}
     {%- if not execute -%}{{ return({'names': [], 'spare': []}) }}{%- endif -%}
     {%- set dialect = orders_csv_dialect() -%}
-    {%- set path = orders_read_path().path -%}
+    {%- set files = orders_read_path().sql -%}
     {%- set probe = [] -%}
     {%- for i in range(1, 501) -%}{%- do probe.append("'c" ~ i ~ "': 'varchar'") -%}{%- endfor -%}
-    {%- set header = run_query("select * from read_csv(" ~ sql_string(path) ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
+    {%- set header = run_query("select * from read_csv(" ~ files ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
     {%- set names = [] -%}
     {%- for raw in (header.rows[0] if header.rows else []) if raw is not none -%}
         {%- set value = raw | string -%}
         {%- if '\x00' in value or '\ufffd' in value -%}
-            {{ exceptions.raise_compiler_error("orders file '" ~ orders_path() ~ "' does not read as " ~ dialect.encoding ~ " text (its header holds NUL or undecodable characters): set var orders_encoding (utf-8, utf-16 or latin-1)") }}
+            {{ exceptions.raise_compiler_error("orders file '" ~ orders_path() ~ "' does not read as " ~ dialect.encoding ~ " text (its header holds NUL or undecodable characters): set var orders_encoding (utf-8, utf-16, latin-1, windows-1252, ...)") }}
         {%- endif -%}
         {%- set name = value if value and value not in names else 'column' ~ loop.index -%}
         {%- do names.append(name) -%}
@@ -149,13 +163,13 @@
 {#- A quote that is opened and never closed makes the reader take the rest of the file as one
     value (DuckDB then drops the lines after it without an error): stop and name the line. Only
     when quotes are doubled to escape them, so that every well-formed file has an even count. -#}
-{% macro assert_csv_quotes_pair(path, dialect) -%}
+{% macro assert_csv_quotes_pair(files, dialect) -%}
     {%- if not dialect.quote or dialect.escape not in ['', dialect.quote] -%}{{ return(none) }}{%- endif -%}
     {%- set quote = sql_string(dialect.quote) -%}
     {%- set found = run_query(
-        "with lines as (select line, row_number() over () as line_number from read_csv(" ~ sql_string(path)
+        "with lines as (select line, row_number() over () as line_number from read_csv(" ~ files
         ~ ", auto_detect = false, header = false, delim = chr(1), quote = '', escape = '', strict_mode = false,"
-        ~ " null_padding = true, encoding = " ~ sql_string(dialect.encoding) ~ ", columns = {'line': 'varchar'})),"
+        ~ " null_padding = true, encoding = " ~ sql_string(dialect.read_encoding) ~ ", columns = {'line': 'varchar'})),"
         ~ " counted as (select line, line_number, length(line) - length(replace(line, " ~ quote ~ ", '')) as quotes from lines),"
         ~ " running as (select *, sum(quotes) over (order by line_number rows unbounded preceding) as quotes_so_far from counted)"
         ~ " select sum(quotes) % 2, arg_max(line, line_number) filter (where quotes_so_far % 2 = 1 and (quotes_so_far - quotes) % 2 = 0) from running"
@@ -192,7 +206,7 @@
 
 {% macro duckdb__read_orders_file(path, numbered=false) -%}
     {%- set read_path = orders_read_path() -%}
-    {%- set quoted = sql_string(read_path.path) -%}
+    {%- set quoted = read_path.sql -%}
     {%- if path.endswith('.csv') -%}
         {%- set fields = orders_csv_fields() -%}
         {%- set columns = [] -%}
@@ -291,10 +305,10 @@
             {#- DuckDB's own error here is a page of reader settings; one line names the var. -#}
             {%- set undecodable = run_query("select min(filename) from read_blob(" ~ sql_string(read_path.path) ~ ") where try(decode(content)) is null").columns[0].values()[0] -%}
             {%- if undecodable -%}
-                {{ exceptions.raise_compiler_error("orders file '" ~ undecodable ~ "' is not utf-8 text: set var orders_encoding (utf-8, utf-16 or latin-1)") }}
+                {{ exceptions.raise_compiler_error("orders file '" ~ undecodable ~ "' is not utf-8 text: set var orders_encoding (utf-8, utf-16, latin-1, windows-1252, ...)") }}
             {%- endif -%}
         {%- endif -%}
-        {%- do assert_csv_quotes_pair(read_path.path, dialect) -%}
+        {%- do assert_csv_quotes_pair(read_path.sql, dialect) -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -131,12 +131,57 @@ def test_encoding_is_set_by_a_var(demo, tmp_path, encoding):
     assert len(staged(run)) == len(rows)
 
 
-def test_an_encoding_not_built_in_is_refused_by_name(demo, tmp_path):
+@pytest.mark.parametrize(("encoding", "customer"), [("windows-1252", "Zoë’s"), ("cp1252", "Zoë’s"),
+                                                    ("iso-8859-15", "Zoë œ")])
+def test_an_encoding_duckdb_lacks_is_read_through_a_utf8_copy(demo, tmp_path, encoding, customer):
+    """Windows-1252 (Excel's CSV on Windows) has € and curly quotes at 0x80-0x9F, which DuckDB's
+    Latin-1 reader refuses; these files are read through a UTF-8 copy, value for value."""
+    extra = [["W1", customer, "2025-06-01 10:00:00", "P€1", "2", "5.00", "0"],
+             ["W2", "Ça", "2025-06-02 10:00:00", "P00526", "1", "5.00", "0"]]
+    rows = text_rows(demo) + extra
     path = tmp_path / "orders.csv"
-    path.write_bytes(csv_text(text_rows(demo)).encode("cp1252"))
+    path.write_bytes(csv_text(rows).encode(encoding))
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path, orders_encoding=encoding))
+    lines = staged(run)
+    assert len(lines) == len(rows)
+    assert lines[len(rows) - 1] == ("W1", customer, "P€1", None)
+    assert lines[len(rows)] == ("W2", "Ça", "P00526", None)
+    # the copy is beside the warehouse, not beside the user's file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "orders.csv"]
+
+
+def test_a_glob_in_windows_1252_keeps_its_files_order(demo, tmp_path):
+    rows = text_rows(demo)
+    half = len(rows) // 2
+    (tmp_path / "orders_1.csv").write_bytes(csv_text(rows[:half]).encode("cp1252"))
+    last = [["W9", "Zoë’s", "2025-06-01 10:00:00", "P00526", "1", "5.00", "0"]]
+    (tmp_path / "orders_2.csv").write_bytes(csv_text(rows[half:] + last).encode("cp1252"))
     run = run_dbt(tmp_path / "build", *VALIDATE,
-                  vars=demo_vars(path, orders_encoding="windows-1252"), check=False)
-    fails_with_one_line(run, "var orders_encoding must be one of utf-8, utf-16, latin-1")
+                  vars=demo_vars(tmp_path / "orders_*.csv", orders_encoding="windows-1252"))
+    assert run.query("select count(*), count(distinct order_id) filter (where order_id = 'W9') "
+                     "from stg_canonical__order_lines") == [(len(rows) + 1, 1)]
+    assert run.query("select customer_id from stg_canonical__order_lines "
+                     "where order_id = 'W9'") == [("Zoë’s",)]
+
+
+def test_a_byte_the_encoding_does_not_define_stops_with_its_line(demo, tmp_path):
+    text = csv_text(text_rows(demo)[:20]).encode("cp1252")
+    lines = text.split(b"\n")
+    lines[7] = lines[7].replace(b",", b"\x81,", 1)  # 0x81 is undefined in Windows-1252
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"\n".join(lines))
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path, orders_encoding="windows-1252"),
+                  check=False)
+    fails_with_one_line(run, "is not windows-1252 text: line 8 of the file (the header is line 1) "
+                             "holds the byte(s) 81")
+
+
+def test_an_unknown_encoding_is_refused_by_name(demo, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(csv_text(text_rows(demo)).encode("utf-8"))
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path, orders_encoding="klingon-8"),
+                  check=False)
+    fails_with_one_line(run, "unknown encoding 'klingon-8' (var orders_encoding)")
 
 
 def test_utf16_without_the_var_names_the_var(demo, tmp_path):
