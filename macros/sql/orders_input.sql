@@ -138,14 +138,15 @@
 {%- endmacro %}
 
 {#- The CSV input's fields as named by its header line, plus spare fields that take what a line
-    has beyond the header (counted, then rejected as a wrong number of fields). -#}
+    has beyond the header (counted, then rejected as a wrong number of fields). The header is read
+    leniently: a malformed line further on is assert_csv_lines_parse's to name. -#}
 {% macro orders_csv_fields() -%}
     {%- if not execute -%}{{ return({'names': [], 'spare': []}) }}{%- endif -%}
     {%- set dialect = orders_csv_dialect() -%}
     {%- set files = orders_read_path().sql -%}
     {%- set probe = [] -%}
     {%- for i in range(1, 501) -%}{%- do probe.append("'c" ~ i ~ "': 'varchar'") -%}{%- endfor -%}
-    {%- set header = run_query("select * from read_csv(" ~ files ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
+    {%- set header = run_query("select * from read_csv(" ~ files ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", strict_mode = false, columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
     {%- set names = [] -%}
     {%- for raw in (header.rows[0] if header.rows else []) if raw is not none -%}
         {%- set value = raw | string -%}
@@ -309,6 +310,36 @@
             {%- endif -%}
         {%- endif -%}
         {%- do assert_csv_quotes_pair(read_path.sql, dialect) -%}
+        {%- do assert_csv_lines_parse(read_path.sql, dialect) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A line DuckDB's strict reader cannot parse makes it fail with a page of its settings: parse
+    the file once with its rejects stored instead, and stop with one line naming the first. A line
+    with the wrong number of fields within the spare fields is no error here (it is quarantined). -#}
+{% macro assert_csv_lines_parse(files, dialect) -%}
+    {%- set fields = orders_csv_fields() -%}
+    {%- set columns = [] -%}
+    {%- for name in fields.names + fields.spare -%}
+        {%- do columns.append(sql_string(name) ~ ": 'varchar'") -%}
+    {%- endfor -%}
+    {%- do run_query("drop table if exists segmentation_csv_rejects; drop table if exists segmentation_csv_scans") -%}
+    {%- do run_query("select count(*) from read_csv(" ~ files ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", skip = 1, columns = {" ~ columns | join(', ')
+        ~ "}, store_rejects = true, rejects_table = 'segmentation_csv_rejects', rejects_scan = 'segmentation_csv_scans', rejects_limit = 100)") -%}
+    {%- set found = run_query("select r.line, r.error_type, r.csv_line, r.error_message, s.file_path"
+        ~ " from segmentation_csv_rejects r join segmentation_csv_scans s using (scan_id, file_id)"
+        ~ " order by s.file_path, r.line limit 1").rows -%}
+    {%- do run_query("drop table if exists segmentation_csv_rejects; drop table if exists segmentation_csv_scans") -%}
+    {%- if found -%}
+        {%- set line, kind, text, detail, file = found[0] -%}
+        {%- set hints = {
+            'TOO MANY COLUMNS': "has more than " ~ (fields.names + fields.spare) | length ~ " fields (the header has " ~ fields.names | length ~ "; lines with up to " ~ (fields.names + fields.spare) | length ~ " are quarantined as a wrong number of fields): fix or remove the line, or check var orders_csv_delimiter",
+            'UNQUOTED VALUE': "has a quote inside a quoted value that is not doubled (write \"\" inside quotes), or a quote where the file does not quote: fix the line, or set vars orders_csv_quote / orders_csv_escape to the file's dialect",
+            'INVALID ENCODING': "is not " ~ dialect.encoding ~ " text: set var orders_encoding",
+            'LINE SIZE OVER MAXIMUM': "is longer than the reader's 2 MB limit: check vars orders_csv_quote and orders_csv_delimiter"} -%}
+        {%- set shown = (text | string | replace('\n', '\\n') | replace('\r', '\\r'))[:200] -%}
+        {%- set file = file if not dialect.transcoded else orders_path() ~ "' (its UTF-8 copy '" ~ file -%}
+        {{ exceptions.raise_compiler_error("orders file '" ~ file ~ "': line " ~ line ~ " of the file (the header is line 1) " ~ hints.get(kind, "cannot be read as CSV (" ~ (detail | string | replace('\n', ' ')) ~ ")") ~ ". The line: " ~ shown) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -131,6 +131,27 @@ def test_encoding_is_set_by_a_var(demo, tmp_path, encoding):
     assert len(staged(run)) == len(rows)
 
 
+@pytest.mark.parametrize("case, line, message", [
+    ("more fields than staging reads (7 + 23 spare)",
+     "X1,C00000001,2025-06-01 10:00:00,P00526,2,5.00,0" + ",x" * 24,
+     "line {n} of the file (the header is line 1) has more than 30 fields"),
+    ("a quote inside a quoted value, not doubled",
+     'X2,"C00"00"01",2025-06-01 10:00:00,P00526,2,5.00,0',
+     "line {n} of the file (the header is line 1) has a quote inside a quoted value"),
+])
+def test_a_line_the_csv_reader_cannot_parse_stops_with_one_line(demo, tmp_path, case, line, message):
+    """Lines DuckDB's strict CSV reader refuses (its own error is a page of settings and "Possible
+    fixes"): the build stops with one line naming the file's line and showing it."""
+    rows = text_rows(demo)
+    middle = len(rows) // 2
+    text = csv_text(rows[:middle]) + line + "\n" + csv_text(rows[middle:]).split("\n", 1)[1]
+    path = tmp_path / "orders.csv"
+    path.write_text(text)
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(path), check=False)
+    fails_with_one_line(run, message.format(n=middle + 2))
+    assert line[:40] in run.output
+
+
 @pytest.mark.parametrize(("encoding", "customer"), [("windows-1252", "Zoë’s"), ("cp1252", "Zoë’s"),
                                                     ("iso-8859-15", "Zoë œ")])
 def test_an_encoding_duckdb_lacks_is_read_through_a_utf8_copy(demo, tmp_path, encoding, customer):
