@@ -1,9 +1,10 @@
 {#- Small dispatch macros for the few places where DuckDB and Spark SQL differ. `default__` is
     the portable form; an adapter gets its own only where it needs one. -#}
 
-{#- Each input line's position in the input, 1, 2, 3, ...: DuckDB keeps insertion order, so a
-    bare row_number() numbers lines as read; Spark needs an order, and a single-file read's
-    monotonically_increasing_id() follows the file. -#}
+{#- Each input line's position within the file it came from, 1, 2, 3, ... (for a table input,
+    within the table), over staging's read orders_relation(numbered=true). DuckDB's numbered
+    read carries the number (see duckdb__read_orders_file); Spark needs an order, and within one
+    file monotonically_increasing_id() follows the file. -#}
 {% macro input_line_number() -%}
     {{ return(adapter.dispatch('input_line_number', 'segmentation')()) }}
 {%- endmacro %}
@@ -12,19 +13,37 @@
     row_number() over ()
 {%- endmacro %}
 
-{#- One Parquet file: the reader's file_row_number (orders_relation(numbered=true)), counted in
-    parallel; row_number() over () would funnel every line through one single-threaded window
-    that holds them all (4.7 s against 9.3 s to stage 13.2M lines into a table). -#}
 {% macro duckdb__input_line_number() -%}
-    {%- if orders_input_is_one_parquet_file() -%}
-        file_row_number + 1
-    {%- else -%}
+    {%- if var('orders_table') -%}
         row_number() over ()
+    {%- else -%}
+        segmentation_line_number
     {%- endif -%}
 {%- endmacro %}
 
 {% macro spark__input_line_number() -%}
-    row_number() over (order by monotonically_increasing_id())
+    {%- if var('orders_table') -%}
+        row_number() over (order by monotonically_increasing_id())
+    {%- else -%}
+        row_number() over (partition by input_file_name() order by monotonically_increasing_id())
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The file each input line came from, as the reader matched it (for a glob, each file's own);
+    null for a table input (var orders_table), whose lines have no file. -#}
+{% macro input_source_file() -%}
+    {%- if var('orders_table') -%}
+        {{ return('cast(null as ' ~ dbt.type_string() ~ ')') }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('input_source_file', 'segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__input_source_file() -%}
+    input_file_name()
+{%- endmacro %}
+
+{% macro duckdb__input_source_file() -%}
+    segmentation_source_file
 {%- endmacro %}
 
 {#- The escape character of the naming seeds' LIKE patterns (a backslash), as a SQL literal:

@@ -23,9 +23,15 @@
         'broken': rejected_share_limit('max_rejected_line_share', 0.05),
         'guest': rejected_share_limit('max_missing_customer_share', 0.5),
     } -%}
+    {#- Each reason's first line in input order: files in name order, lines in file order (the
+        first file's smallest line number; source_file is null for a table input). -#}
     {%- set counted = run_query(
-        "select rejection_reason, count(*) as line_count, min(source_line_number) as first_line from "
-        ~ validated ~ " group by rejection_reason") -%}
+        "with counted as (select rejection_reason, count(*) as line_count, min(source_file) as first_file from "
+        ~ validated ~ " group by rejection_reason)"
+        ~ " select counted.rejection_reason, counted.line_count, min(lines.source_line_number) as first_line, counted.first_file"
+        ~ " from counted left join " ~ validated ~ " as lines on lines.rejection_reason = counted.rejection_reason"
+        ~ " and coalesce(lines.source_file, '') = coalesce(counted.first_file, '')"
+        ~ " group by counted.rejection_reason, counted.line_count, counted.first_file") -%}
     {%- set total = namespace(lines=0, broken=0, guest=0) -%}
     {%- set broken_reasons = [] -%}
     {%- set guest_reasons = [] -%}
@@ -34,10 +40,10 @@
         {%- set total.lines = total.lines + lines -%}
         {%- if row[0] == 'missing customer_id' -%}
             {%- set total.guest = total.guest + lines -%}
-            {%- do guest_reasons.append((lines, row[0], row[2] | int)) -%}
+            {%- do guest_reasons.append((lines, row[0], row[2] | int, row[3])) -%}
         {%- elif row[0] is not none -%}
             {%- set total.broken = total.broken + lines -%}
-            {%- do broken_reasons.append((lines, row[0], row[2] | int)) -%}
+            {%- do broken_reasons.append((lines, row[0], row[2] | int, row[3])) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if total.lines > 0 -%}
@@ -61,29 +67,32 @@
 {% macro rejected_share_message(rejected, total, reasons, var_name, limit, what) -%}
     {%- set ranked = reasons | sort(reverse=true) -%}
     {%- set top = [] -%}
-    {%- for lines, reason, first_line in ranked[:3] -%}
+    {%- for lines, reason, first_line, first_file in ranked[:3] -%}
         {%- do top.append(reason ~ ': ' ~ '{:,}'.format(lines)) -%}
     {%- endfor -%}
     {%- set example_line = ranked[0][2] -%}
+    {%- set example_file = ranked[0][3] -%}
     {%- set message = '{:.1%}'.format(rejected / total) ~ ' of the ' ~ '{:,}'.format(total) ~ ' order lines ('
         ~ '{:,}'.format(rejected) ~ ') are ' ~ what ~ ', above ' ~ var_name ~ ' = ' ~ limit
         ~ '. Top reasons: ' ~ top | join('; ')
-        ~ '. Example, input line ' ~ example_line ~ ' (' ~ ranked[0][1] ~ '): ' ~ input_line_as_written(example_line)
+        ~ '. Example, input line ' ~ example_line ~ (' of ' ~ example_file if example_file else '') ~ ' (' ~ ranked[0][1] ~ '): ' ~ input_line_as_written(example_line, example_file)
         ~ '. Every line and its reason is in int_order_lines_validated; if this share is expected, raise the limit, e.g. --vars '
         ~ "'{" ~ var_name ~ ": " ~ ([1.0, ((rejected / total) * 1.2 * 100) | round(0, 'ceil') / 100] | min) ~ "}'." -%}
     {{ return(message) }}
 {%- endmacro %}
 
-{#- Input line `line_number` (numbered as staging numbers it) as name=value pairs, each value cut
-    to 60 characters; read only when the gate fails. -#}
-{% macro input_line_as_written(line_number) -%}
+{#- Input line `line_number` of file `source_file` (numbered as staging numbers it; source_file
+    none for a table input) as name=value pairs, each value cut to 60 characters; read only when
+    the gate fails. -#}
+{% macro input_line_as_written(line_number, source_file=none) -%}
     {%- set columns = orders_input_columns() -%}
     {%- set quoted = [] -%}
     {%- for name, type in columns.values() -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
     {%- set found = run_query(
         "select " ~ quoted | join(', ') ~ " from (select " ~ input_line_number() ~ " as gate_line_number, "
+        ~ input_source_file() ~ " as gate_source_file, "
         ~ quoted | join(', ') ~ " from " ~ orders_relation(numbered=true) ~ ") as numbered where gate_line_number = "
-        ~ line_number) -%}
+        ~ line_number ~ (" and gate_source_file = " ~ sql_string(source_file) if source_file else '')) -%}
     {%- if found.rows | length == 0 -%}{{ return('(not found)') }}{%- endif -%}
     {%- set pairs = [] -%}
     {%- for name, type in columns.values() -%}

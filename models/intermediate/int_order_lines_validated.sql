@@ -70,7 +70,7 @@ line_checks as {{ not_materialized() }} (
 ),
 
 lines_passing_line_checks as {{ not_materialized() }} (
-    select source_line_number, {{ duplicate_key | join(', ') }}, line_fingerprint
+    select source_file, source_line_number, {{ duplicate_key | join(', ') }}, line_fingerprint
     from line_checks
     where line_rejection_reason is null
 ),
@@ -107,14 +107,16 @@ duplicate_candidates as (
 
 duplicate_lines as (
     {#- Lines sharing a fingerprint are compared column by column: a hash collision is not a
-        duplicate. The first copy in input order is kept. -#}
-    select source_line_number
+        duplicate. The first copy in input order is kept: files in name order (a glob reads
+        them so), lines in file order, as if the files were one. -#}
+    select source_file, source_line_number
     from (
         select
+            source_file,
             source_line_number,
             row_number() over (
                 partition by {{ duplicate_key | join(', ') }}
-                order by source_line_number
+                order by source_file, source_line_number
             ) as copy_number
         from duplicate_candidates
     ) as copies
@@ -168,7 +170,9 @@ checked as (
     left join orders_with_several_customers
         on line_checks.order_id = orders_with_several_customers.order_id
     left join duplicate_lines
+        {#- source_file is null for a table input: compared as '' so that null matches null. #}
         on line_checks.source_line_number = duplicate_lines.source_line_number
+        and coalesce(line_checks.source_file, '') = coalesce(duplicate_lines.source_file, '')
     left join returns_without_purchase
         on line_checks.customer_id = returns_without_purchase.customer_id
         and line_checks.product_id = returns_without_purchase.product_id
@@ -176,6 +180,7 @@ checked as (
 
 final as (
     select
+        source_file,
         source_line_number,
         order_id,
         customer_id,

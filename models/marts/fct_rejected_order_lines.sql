@@ -6,6 +6,7 @@ order_lines as (
 
 final as (
     select
+        source_file,
         source_line_number,
         rejection_reason,
         order_id,

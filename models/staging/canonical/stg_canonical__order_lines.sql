@@ -10,6 +10,7 @@ with
 
 order_lines as (
     select
+        {{ input_source_file() }} as source_file,
         cast({{ input_line_number() }} as bigint) as source_line_number,
         {{ input_malformed_reason() }} as malformed_reason,
         {%- for name in required %}
@@ -21,6 +22,7 @@ order_lines as (
 
 parsed as (
     select
+        source_file,
         source_line_number,
         malformed_reason,
         {{ clean_id('raw_order_id') }} as order_id,
@@ -40,6 +42,7 @@ parsed as (
 
 final as (
     select
+        source_file,
         source_line_number,
         malformed_reason,
         order_id,

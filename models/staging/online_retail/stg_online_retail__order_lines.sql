@@ -19,6 +19,7 @@ with
 
 invoice_lines as (
     select
+        {{ input_source_file() }} as source_file,
         cast({{ input_line_number() }} as bigint) as source_line_number,
         {{ input_malformed_reason() }} as malformed_reason,
         {{ input_column(columns, layout.order) }} as raw_invoice,
@@ -33,6 +34,7 @@ invoice_lines as (
 
 parsed as (
     select
+        source_file,
         source_line_number,
         malformed_reason,
         {{ clean_id('raw_invoice') }} as order_id,
@@ -66,6 +68,7 @@ flagged as (
 
 final as (
     select
+        source_file,
         source_line_number,
         malformed_reason,
         order_id,

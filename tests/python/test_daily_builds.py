@@ -1,0 +1,110 @@
+"""Daily builds (issue 12): every input line names the file it came from and its line within
+that file, so a glob of day files gives the answer the files concatenated in name order give.
+
+Each case is 300 demo customers (seed 7) split into files; docs/reliability.md lists them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import run_dbt
+from segmentation.demo_data import generate
+
+# Staging, validation and their tests: what reading the files decides, without the segmentation.
+VALIDATE = ("build", "--select", "+fct_rejected_order_lines", "--indirect-selection", "cautious")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> pa.Table:
+    out, _ = generate(300, 7, tmp_path_factory.mktemp("demo") / "order_lines.parquet")
+    return pq.read_table(out)
+
+
+def demo_vars(path, **more) -> dict:
+    return {"orders_format": "canonical", "orders_path": str(path), **more}
+
+
+def day_files(demo: pa.Table, directory) -> list:
+    """The demo split into day_1 (lines 1-1000), day_2 (lines 1001-2000) and day_3 (the rest),
+    with day_2's first line a copy of day_1's line 10 (a cross-file duplicate)."""
+    directory.mkdir()
+    day_2 = pa.concat_tables([demo.slice(9, 1), demo.slice(1000, 1000)])
+    parts = [demo.slice(0, 1000), day_2, demo.slice(2000)]
+    paths = [directory / f"day_{number}.parquet" for number in (1, 2, 3)]
+    for part, path in zip(parts, paths, strict=True):
+        pq.write_table(part, path)
+    return paths
+
+
+def test_each_line_names_its_file_and_its_line_within_it(demo, tmp_path):
+    """A glob: source_file is each file's own path and source_line_number counts from 1 in each
+    file, in staging, validation and fct_rejected_order_lines."""
+    paths = day_files(demo, tmp_path / "days")
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(tmp_path / "days" / "day_*.parquet"))
+    counted = run.query("select source_file, count(*), min(source_line_number), max(source_line_number) "
+                        "from int_order_lines_validated group by 1 order by 1")
+    assert counted == [(str(paths[0]), 1000, 1, 1000), (str(paths[1]), 1001, 1, 1001),
+                       (str(paths[2]), demo.num_rows - 2000, 1, demo.num_rows - 2000)]
+    assert run.query("select count(*) from staging.stg_canonical__order_lines "
+                     "where source_file is null") == [(0,)]
+    assert run.query("select order_id from int_order_lines_validated "
+                     f"where source_file = '{paths[1]}' and source_line_number = 2") \
+        == [(demo["order_id"][1000].as_py(),)]
+
+
+def test_a_cross_file_duplicate_is_the_later_files_copy(demo, tmp_path):
+    """day_2's line 1 copies day_1's line 10: day_2's copy is the duplicate, although its line
+    number is smaller, as in the files concatenated in name order (one file)."""
+    paths = day_files(demo, tmp_path / "days")
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=demo_vars(tmp_path / "days" / "day_*.parquet"))
+    duplicates = run.query("select source_file, source_line_number from fct_rejected_order_lines "
+                           "where rejection_reason = 'duplicate line'")
+    assert (str(paths[1]), 1) in duplicates
+    assert (str(paths[0]), 10) not in duplicates
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(pa.concat_tables([pq.read_table(path) for path in paths]), whole)
+    once = run_dbt(tmp_path / "once", *VALIDATE, vars=demo_vars(whole))
+    reasons = "select rejection_reason, count(*) from fct_rejected_order_lines group by 1 order by 1"
+    assert run.query(reasons) == once.query(reasons)
+    assert once.query("select source_line_number from fct_rejected_order_lines "
+                      "where rejection_reason = 'duplicate line'") == [(1001,)]
+    assert once.query("select distinct source_file from int_order_lines_validated") == [(str(whole),)]
+
+
+def test_a_table_input_has_no_source_file(demo, tmp_path):
+    """var orders_table: lines are numbered in the table, source_file is null."""
+    database = tmp_path / "build" / "segmentation.duckdb"
+    database.parent.mkdir()
+    import duckdb
+
+    with duckdb.connect(str(database)) as con:
+        con.register("demo", demo.slice(0, 500))
+        con.execute("create schema raw; create table raw.order_lines as select * from demo")
+    run = run_dbt(tmp_path / "build", *VALIDATE,
+                  vars={"orders_format": "canonical", "orders_table": "raw.order_lines"})
+    assert run.query("select count(*), count(source_file), max(source_line_number) "
+                     "from int_order_lines_validated") == [(500, 0, 500)]
+
+
+def test_the_gate_example_names_the_line_and_its_file(demo, tmp_path):
+    """The rejected-share gate quotes the top reason's first line in input order: day_2's
+    line 1 (every day_2 quantity is unparseable), named with its file, as written there."""
+    header = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
+              "returned_quantity"]
+    (tmp_path / "days").mkdir()
+    for number, part in ((1, demo.slice(0, 1000)), (2, demo.slice(1000, 500))):
+        rows = [[str(value) for value in values]
+                for values in zip(*(part[name].to_pylist() for name in header), strict=True)]
+        if number == 2:
+            rows = [row[:4] + ["x"] + row[5:] for row in rows]
+        text = "\n".join(",".join(row) for row in [header, *rows]) + "\n"
+        (tmp_path / "days" / f"day_{number}.csv").write_text(text)
+    run = run_dbt(tmp_path / "build", *VALIDATE, check=False,
+                  vars=demo_vars(tmp_path / "days" / "day_*.csv"))
+    assert run.returncode != 0
+    first = demo["order_id"][1000].as_py()
+    assert (f"Example, input line 1 of {tmp_path / 'days' / 'day_2.csv'} (unparseable value in quantity): "
+            f"order_id='{first}'") in run.output, run.output[-3000:]
