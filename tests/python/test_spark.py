@@ -194,7 +194,7 @@ def test_spark_imputes_as_duckdb(tmp_path):
                 {"name": "units_ordered", "transform": "log1p"},
                 {"name": "net_spending", "transform": "log1p"},
                 {"name": "avg_days_between_orders", "transform": "log1p", "impute": "median"}]}
-    upto_training_set = ("build", "--select", "+int_segment_training_set")
+    upto_training_set = ("build", "--select", "+int_segment_training_set", "--indirect-selection", "cautious")
     on_spark = run_dbt_spark(tmp_path / "on_spark", *upto_training_set, vars=demo)
     on_duckdb = run_dbt(tmp_path / "on_duckdb", *upto_training_set, vars=demo)
     scaling = ("select feature, impute, impute_value, clip_lower, clip_upper, center, scale "
