@@ -80,15 +80,16 @@
     {%- do found.update({'sql': sql_string(found.path)}) -%}
     {%- if path.endswith('.csv') and orders_csv_dialect().transcoded -%}
         {#- Read through UTF-8 copies, in the glob's order (segmentation/duckdb_plugin.py). -#}
-        {%- set copies = run_query("select segmentation_utf8_copy(file, " ~ sql_string(orders_csv_dialect().encoding) ~ ") from glob(" ~ sql_string(found.path) ~ ") order by file").columns[0].values() -%}
-        {%- for copy in copies if copy.startswith('!') -%}
+        {%- set made = run_query("select file, segmentation_utf8_copy(file, " ~ sql_string(orders_csv_dialect().encoding) ~ ") from glob(" ~ sql_string(found.path) ~ ") order by file").rows -%}
+        {%- for original, copy in made if copy.startswith('!') -%}
             {{ exceptions.raise_compiler_error(copy[1:]) }}
         {%- endfor -%}
         {%- set quoted = [] -%}
-        {%- for copy in copies -%}{%- do quoted.append(sql_string(copy)) -%}{%- endfor -%}
-        {%- set originals = run_query("select file from glob(" ~ sql_string(found.path) ~ ") order by file").columns[0].values() -%}
         {%- set copied = {} -%}
-        {%- for copy in copies -%}{%- do copied.update({copy: originals[loop.index0]}) -%}{%- endfor -%}
+        {%- for original, copy in made -%}
+            {%- do quoted.append(sql_string(copy)) -%}
+            {%- do copied.update({copy: original}) -%}
+        {%- endfor -%}
         {%- do found.update({'sql': '[' ~ quoted | join(', ') ~ ']', 'copies': copied}) -%}
     {%- endif -%}
     {{ return(found) }}
@@ -259,11 +260,12 @@
     field count differs from the header's keeps its raw text in segmentation_malformed_line
     (column pruning off, else Spark tokenizes only the fields a query selects and cannot count). -#}
 {% macro spark__read_orders_file(path, numbered=false) -%}
+    {%- set read_path = orders_read_path() -%}
     {%- if path.endswith('.csv') -%}
         {%- set table = target.schema ~ '.orders_input_csv' -%}
         {%- if execute -%}
             {%- set dialect = orders_csv_dialect() -%}
-            {%- set options = "path " ~ sql_string(path) ~ ", sep " ~ sql_string(dialect.delimiter) ~ ", quote " ~ sql_string(dialect.quote) ~ ", escape " ~ sql_string(dialect.escape) ~ ", encoding " ~ sql_string({'latin-1': 'ISO-8859-1'}.get(dialect.encoding, dialect.encoding | upper)) ~ ", inferSchema 'false', multiLine 'true'" -%}
+            {%- set options = "path " ~ read_path.sql ~ ", sep " ~ sql_string(dialect.delimiter) ~ ", quote " ~ sql_string(dialect.quote) ~ ", escape " ~ sql_string(dialect.escape) ~ ", encoding " ~ sql_string({'latin-1': 'ISO-8859-1'}.get(dialect.encoding, dialect.encoding | upper)) ~ ", inferSchema 'false', multiLine 'true'" -%}
             {%- do run_query('create schema if not exists ' ~ target.schema) -%}
             {%- do run_query('set spark.sql.csv.parser.columnPruning.enabled = false') -%}
             {%- do run_query('drop table if exists ' ~ table) -%}
@@ -284,7 +286,7 @@
         {%- endif -%}
         {{ table }}
     {%- else -%}
-        parquet.`{{ path }}`
+        parquet.`{{ read_path.path }}`
     {%- endif -%}
 {%- endmacro %}
 

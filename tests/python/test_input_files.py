@@ -285,3 +285,99 @@ def test_malformed_lines_get_the_same_reasons_and_numbers_on_spark(demo, tmp_pat
         (203, "M3", "wrong number of fields: 8, expected 7"),
         (204, "Q1", None)]
     assert spark.query(lines) == duck.query(lines)
+
+
+# --- Spark: what its readers would get silently wrong is checked before staging reads ----------
+# Stops are raised while staging compiles: selecting staging alone is enough to see them.
+STAGE_ONLY = ("build", "--select", "stg_canonical__order_lines")
+SPARK_VALIDATE = ("build", "--select", "+int_order_lines_validated", "--indirect-selection", "cautious")
+
+
+def spark_fails_with_one_line(run, message: str) -> None:
+    """The build stopped with the project's message, not Spark's error and JVM stack."""
+    assert run.returncode != 0
+    assert message in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output
+    assert "at org.apache" not in run.output
+    assert "SQLSTATE" not in run.output
+
+
+@pytest.mark.spark
+def test_spark_reads_a_path_with_glob_characters_literally(demo, tmp_path):
+    """orders[12].parquet exists: Spark globbed it and read orders1.parquet beside it."""
+    from conftest import run_dbt_spark
+
+    pq.write_table(demo, tmp_path / "orders[12].parquet")
+    other = demo.slice(0, 10).set_column(1, "customer_id", pa.array(["WRONG"] * 10))
+    pq.write_table(other, tmp_path / "orders1.parquet")
+    run = run_dbt_spark(tmp_path / "build", *SPARK_VALIDATE, vars=demo_vars(tmp_path / "orders[12].parquet"))
+    assert run.query("select count(*), count(*) filter (customer_id = 'WRONG') "
+                     "from int_order_lines_validated") == [(demo.num_rows, 0)]
+
+
+@pytest.mark.spark
+def test_spark_names_the_parquet_file_whose_types_differ(demo, tmp_path):
+    """Spark reads a glob with one file's schema: a later file's double quantity is named."""
+    from conftest import run_dbt_spark
+
+    (tmp_path / "parts").mkdir()
+    first, second = demo.slice(0, 2000), demo.slice(2000)
+    pq.write_table(first, tmp_path / "parts" / "orders_1.parquet")
+    column = second.column_names.index("quantity")
+    pq.write_table(second.set_column(column, "quantity", pc.cast(second["quantity"], pa.float64())),
+                   tmp_path / "parts" / "orders_2.parquet")
+    run = run_dbt_spark(tmp_path / "build", *STAGE_ONLY,
+                        vars=demo_vars(tmp_path / "parts" / "orders_*.parquet"), check=False)
+    spark_fails_with_one_line(run, "orders files disagree on columns or types: ")
+    assert "orders_2.parquet' has quantity double" in run.output
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("line", ['U1,C00000001,2025-06-01 10:00:00,"P_X,2,5.00,0',
+                                  'U2,C00000001,2025-06-01 10:00:00,P_X,2,5.00,"0'])
+def test_spark_stops_on_an_unterminated_quote(demo, tmp_path, line):
+    """Spark's reader takes the rest of the file as one value (quarantined as one line, or, in the
+    last field, kept as a value): the lines after it were lost. The build stops naming the line."""
+    from conftest import run_dbt_spark
+
+    rows = text_rows(demo)
+    path = tmp_path / "orders.csv"
+    path.write_text(csv_text(rows) + line + "\n" + csv_text(rows[:3]).split("\n", 1)[1])
+    run = run_dbt_spark(tmp_path / "build", *STAGE_ONLY, vars=demo_vars(path), check=False)
+    spark_fails_with_one_line(run, "has an unterminated quote")
+    assert f"never closed is line {len(rows) + 2} of the file: {line}" in run.output
+
+
+@pytest.mark.spark
+def test_spark_stops_on_bytes_that_are_not_utf8(demo, tmp_path):
+    """Spark's reader turns them into U+FFFD: a value silently changed."""
+    from conftest import run_dbt_spark
+
+    lines = csv_text(text_rows(demo)[:20]).encode("utf-8").split(b"\n")
+    lines[7] = lines[7].replace(b",", b"\xe9,", 1)  # Latin-1 é in a UTF-8 file
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"\n".join(lines))
+    run = run_dbt_spark(tmp_path / "build", *STAGE_ONLY, vars=demo_vars(path), check=False)
+    spark_fails_with_one_line(run, "is not utf-8 text: line 8 of the file (the header is line 1) holds bytes")
+
+
+@pytest.mark.spark
+def test_spark_reads_windows_1252_and_stops_on_an_undefined_byte(demo, tmp_path):
+    """Spark 4 accepts seven encoding names; Java's others (windows-1252) are enabled, and a byte
+    windows-1252 does not define (0x81, read as U+FFFD) stops the build."""
+    from conftest import run_dbt_spark
+
+    extra = [["W1", "Zoë’s", "2025-06-01 10:00:00", "P€1", "2", "5.00", "0"]]
+    rows = text_rows(demo)[:50] + extra
+    path = tmp_path / "orders.csv"
+    path.write_bytes(csv_text(rows).encode("cp1252"))
+    cp1252 = {"orders_encoding": "windows-1252"}
+    run = run_dbt_spark(tmp_path / "build", *SPARK_VALIDATE, vars=demo_vars(path, **cp1252))
+    assert run.query("select customer_id, product_id, rejection_reason from int_order_lines_validated "
+                     "where order_id = 'W1'") == [("Zoë’s", "P€1", None)]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(path.read_bytes().replace(b"\x80", b"\x81"))
+    run = run_dbt_spark(tmp_path / "bad_build", *STAGE_ONLY, vars=demo_vars(bad, **cp1252), check=False)
+    spark_fails_with_one_line(run, "is not windows-1252 text: a line holds bytes windows-1252 "
+                                   "does not define")
+    assert "W1,Zoë’s" in run.output
