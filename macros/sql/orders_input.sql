@@ -265,7 +265,12 @@
         {%- set table = target.schema ~ '.orders_input_csv' -%}
         {%- if execute -%}
             {%- set dialect = orders_csv_dialect() -%}
-            {%- set options = "path " ~ read_path.sql ~ ", sep " ~ sql_string(dialect.delimiter) ~ ", quote " ~ sql_string(dialect.quote) ~ ", escape " ~ sql_string(dialect.escape) ~ ", encoding " ~ sql_string({'latin-1': 'ISO-8859-1'}.get(dialect.encoding, dialect.encoding | upper)) ~ ", inferSchema 'false', multiLine 'true'" -%}
+            {%- set spark_encoding = {'latin-1': 'ISO-8859-1'}.get(dialect.encoding, dialect.encoding | upper) -%}
+            {#- Spark's own error for a name Java does not know is its stack: ask Java first. -#}
+            {%- if run_query("select try_reflect('java.nio.charset.Charset', 'isSupported', " ~ spark_string(spark_encoding) ~ ")").columns[0].values()[0] != 'true' -%}
+                {{ exceptions.raise_compiler_error("unknown encoding '" ~ var('orders_encoding') ~ "' (var orders_encoding)") }}
+            {%- endif -%}
+            {%- set options = "path " ~ read_path.sql ~ ", sep " ~ sql_string(dialect.delimiter) ~ ", quote " ~ sql_string(dialect.quote) ~ ", escape " ~ sql_string(dialect.escape) ~ ", encoding " ~ sql_string(spark_encoding) ~ ", inferSchema 'false', multiLine 'true'" -%}
             {%- do run_query('create schema if not exists ' ~ target.schema) -%}
             {%- do run_query('set spark.sql.csv.parser.columnPruning.enabled = false') -%}
             {%- do run_query('drop table if exists ' ~ table) -%}

@@ -381,3 +381,14 @@ def test_spark_reads_windows_1252_and_stops_on_an_undefined_byte(demo, tmp_path)
     spark_fails_with_one_line(run, "is not windows-1252 text: a line holds bytes windows-1252 "
                                    "does not define")
     assert "W1,Zoë’s" in run.output
+
+
+@pytest.mark.spark
+def test_spark_refuses_an_unknown_encoding_by_name(demo, tmp_path):
+    from conftest import run_dbt_spark
+
+    path = tmp_path / "orders.csv"
+    path.write_text(csv_text(text_rows(demo)[:20]))
+    run = run_dbt_spark(tmp_path / "build", *STAGE_ONLY, vars=demo_vars(path, orders_encoding="klingon-8"),
+                        check=False)
+    spark_fails_with_one_line(run, "unknown encoding 'klingon-8' (var orders_encoding)")
