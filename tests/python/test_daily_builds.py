@@ -213,3 +213,48 @@ def test_a_registered_file_changed_or_gone_stops_the_build(demo, tmp_path):
     assert sorted(registered(rebuilt)) == ["day_2.parquet", "day_3.parquet"]
     assert registered(rebuilt)["day_3.parquet"][:2] == stat_of(paths[2])
     assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1001 + 500,)]
+
+
+def demo_csv(part: pa.Table, path, encoding: str) -> None:
+    """`part` as a canonical CSV in `encoding`."""
+    header = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
+              "returned_quantity"]
+    rows = zip(*(part[name].to_pylist() for name in header), strict=True)
+    text = "\n".join(",".join(str(value) for value in row) for row in [header, *rows]) + "\n"
+    path.write_bytes(text.encode(encoding))
+
+
+@pytest.mark.parametrize("layout", ["literal path with glob characters", "directory of parts",
+                                    "windows-1252 glob read through copies"])
+def test_files_are_registered_and_guarded_under_the_name_they_were_read_by(demo, tmp_path, layout):
+    """The registry names each file as source_file does (the original, not a UTF-8 copy), and the
+    guard finds it again: a changed mtime stops the next build naming that file as changed."""
+    more = {}
+    if layout == "literal path with glob characters":
+        files = [tmp_path / "orders[12].parquet"]
+        pq.write_table(demo, files[0])
+        pq.write_table(demo.slice(0, 100), tmp_path / "orders1.parquet")  # the glob would read it
+        orders_path = files[0]
+    elif layout == "directory of parts":
+        orders_path = tmp_path / "orders.parquet"
+        orders_path.mkdir()
+        files = [orders_path / "part-00000.parquet", orders_path / "part-00001.parquet"]
+        pq.write_table(demo.slice(0, 2000), files[0])
+        pq.write_table(demo.slice(2000), files[1])
+    else:
+        files = [tmp_path / "orders_1.csv", tmp_path / "orders_2.csv"]
+        demo_csv(demo.slice(0, 2000), files[0], "cp1252")
+        demo_csv(demo.slice(2000), files[1], "cp1252")
+        orders_path = tmp_path / "orders_*.csv"
+        more = {"orders_encoding": "windows-1252"}
+    workdir = tmp_path / "build"
+    run = run_dbt(workdir, *REGISTER, vars=demo_vars(orders_path, **more))
+    assert run.query("select source_file, size_bytes, epoch_us(modified_at) from int_input_files "
+                     "order by 1") == [(str(file), *stat_of(file)) for file in files]
+    assert run.query("select count(*) from int_input_files where source_file not in "
+                     "(select source_file from int_order_lines_validated)") == [(0,)]
+    stat = os.stat(files[-1])
+    os.utime(files[-1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    refused = run_dbt(workdir, *REGISTER, vars=demo_vars(orders_path, **more), check=False)
+    assert f"input file changed since a build read it: '{files[-1]}' (modified " in refused.output, \
+        refused.output[-3000:]
