@@ -258,3 +258,17 @@ def test_files_are_registered_and_guarded_under_the_name_they_were_read_by(demo,
     refused = run_dbt(workdir, *REGISTER, vars=demo_vars(orders_path, **more), check=False)
     assert f"input file changed since a build read it: '{files[-1]}' (modified " in refused.output, \
         refused.output[-3000:]
+
+
+def test_pointing_orders_path_at_other_files_is_not_a_gone_file(demo, tmp_path):
+    """Registered files the current orders_path does not match are not checked: a user who moves
+    to another data set is not stopped by the old files being deleted; they stay registered."""
+    old = day_files(demo, tmp_path / "old")
+    new = day_files(demo, tmp_path / "new")
+    workdir = tmp_path / "build"
+    run_dbt(workdir, *REGISTER, vars=demo_vars(tmp_path / "old" / "day_*.parquet"))
+    for path in old:
+        path.unlink()
+    run = run_dbt(workdir, *REGISTER, vars=demo_vars(tmp_path / "new" / "day_*.parquet"))
+    assert run.query("select source_file from int_input_files order by 1") \
+        == [(str(path),) for path in new + old]
