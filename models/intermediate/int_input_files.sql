@@ -2,19 +2,16 @@
 {#- The registry of the input files builds have read: each file once, with its size and
     modification time when the build that first read it registered it. Built after validation
     (the ref below), so only files whose lines were read are registered: a file that arrived
-    mid-build is left for the next build. Registered files are never updated here; the guard
-    check_input_files stops a build when one has changed, and --full-refresh rebuilds this table
-    from the files read then. No rows for a table input (var orders_table) or on Spark. -#}
+    mid-build is left for the next build. (Size and time are taken here, after the read: a
+    file rewritten between the read and this model gets its new size and time.) Registered
+    files are never updated here; the guard check_input_files stops a build when one has
+    changed, and --full-refresh rebuilds this table from the files read then. No rows for a
+    table input (var orders_table) or on Spark. -#}
 
 with
 
-read_files as (
-    select distinct source_file
-    from {{ ref('int_order_lines_validated') }}
-    where source_file is not null
-    {%- if not input_files_are_registered() %}
-        and false
-    {%- endif %}
+validated_lines as (
+    select source_file from {{ ref('int_order_lines_validated') }}
 ),
 
 file_stats as (
@@ -22,6 +19,21 @@ file_stats as (
     {{ input_file_stats() }}
     {%- else %}
     {{ default__input_file_stats() }}
+    {%- endif %}
+),
+
+{% if is_incremental() -%}
+registered_files as (
+    select source_file from {{ this }}
+),
+
+{% endif -%}
+read_files as (
+    select distinct source_file
+    from validated_lines
+    where source_file is not null
+    {%- if not input_files_are_registered() %}
+        and false
     {%- endif %}
 ),
 
@@ -37,7 +49,7 @@ final as (
     left join file_stats
         on read_files.source_file = file_stats.source_file
     {%- if is_incremental() %}
-    where read_files.source_file not in (select source_file from {{ this }})
+    where read_files.source_file not in (select registered_files.source_file from registered_files)
     {%- endif %}
 )
 
