@@ -38,6 +38,7 @@ DBT = Path(sys.executable).with_name("dbt")
 # Where dbt's nodes are reported: the model's folder or name decides its stage.
 STAGE_OF_MODEL = {
     "int_order_lines_validated": "load",
+    "int_input_files": "load",  # the registry of the files read
     "int_customers_featurized": "features",
     "int_customers_sampled": "sample and scaling",
     "int_segment_feature_stats": "sample and scaling",

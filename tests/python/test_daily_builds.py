@@ -6,6 +6,10 @@ Each case is 300 demo customers (seed 7) split into files; docs/reliability.md l
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +19,11 @@ from segmentation.demo_data import generate
 
 # Staging, validation and their tests: what reading the files decides, without the segmentation.
 VALIDATE = ("build", "--select", "+fct_rejected_order_lines", "--indirect-selection", "cautious")
+# ... and the registry of the files read (int_input_files).
+REGISTER = ("build", "--select", "+fct_rejected_order_lines", "int_input_files",
+            "--indirect-selection", "cautious")
+REGISTRY = ("select source_file, size_bytes, modified_at, first_read_in_run, first_read_at "
+            "from int_input_files order by source_file")
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +92,12 @@ def test_a_table_input_has_no_source_file(demo, tmp_path):
     with duckdb.connect(str(database)) as con:
         con.register("demo", demo.slice(0, 500))
         con.execute("create schema raw; create table raw.order_lines as select * from demo")
-    run = run_dbt(tmp_path / "build", *VALIDATE,
+    run = run_dbt(tmp_path / "build", *REGISTER,
                   vars={"orders_format": "canonical", "orders_table": "raw.order_lines"})
     assert run.query("select count(*), count(source_file), max(source_line_number) "
                      "from int_order_lines_validated") == [(500, 0, 500)]
+    # no files: the registry holds no rows
+    assert run.query("select count(*) from int_input_files") == [(0,)]
 
 
 def test_the_gate_example_names_the_line_and_its_file(demo, tmp_path):
@@ -108,3 +119,156 @@ def test_the_gate_example_names_the_line_and_its_file(demo, tmp_path):
     first = demo["order_id"][1000].as_py()
     assert (f"Example, input line 1 of {tmp_path / 'days' / 'day_2.csv'} (unparseable value in quantity): "
             f"order_id='{first}'") in run.output, run.output[-3000:]
+
+
+def invocation_id(workdir) -> str:
+    """The invocation id of the last dbt command run in `workdir` (its run_results.json)."""
+    return json.loads((workdir / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
+
+
+def stat_of(path) -> tuple[int, int]:
+    """A file's size and modification time in microseconds, as the registry records them."""
+    found = os.stat(path)
+    return found.st_size, found.st_mtime_ns // 1000
+
+
+def registered(run) -> dict:
+    """The registry as {file name: (size, mtime in microseconds, first run)}."""
+    rows = run.query("select source_file, size_bytes, epoch_us(modified_at), first_read_in_run "
+                     "from int_input_files")
+    return {os.path.basename(file): (size, mtime, first) for file, size, mtime, first in rows}
+
+
+def test_each_file_read_is_registered_once_with_the_run_that_first_read_it(demo, tmp_path):
+    """Each file a build read is registered with its size and mtime and the run that read it; a
+    new day file is added by the next build, under that build's run, and the files registered
+    before keep their rows as they were."""
+    paths = day_files(demo, tmp_path / "days")
+    day_3 = tmp_path / "day_3.parquet"
+    shutil.move(paths[2], day_3)
+    workdir = tmp_path / "build"
+    days = demo_vars(tmp_path / "days" / "day_*.parquet")
+    first = run_dbt(workdir, *REGISTER, vars=days)
+    first_run = invocation_id(workdir)
+    assert registered(first) == {"day_1.parquet": (*stat_of(paths[0]), first_run),
+                                 "day_2.parquet": (*stat_of(paths[1]), first_run)}
+    assert first.query("select count(*), count(distinct source_file) from int_input_files "
+                       "where first_read_at is not null") == [(2, 2)]
+    before = first.query(REGISTRY)
+
+    shutil.move(day_3, paths[2])
+    second = run_dbt(workdir, *REGISTER, vars=days)
+    second_run = invocation_id(workdir)
+    assert second_run != first_run
+    assert second.query(REGISTRY)[:2] == before
+    assert registered(second)["day_3.parquet"] == (*stat_of(paths[2]), second_run)
+
+
+def test_a_registered_file_changed_or_gone_stops_the_build(demo, tmp_path):
+    """A registered file rewritten (other size; same size, other mtime) or deleted stops the next
+    build before it writes anything, with one line naming the file; --full-refresh rebuilds
+    from the files as they are and registers them anew."""
+    paths = day_files(demo, tmp_path / "days")
+    workdir = tmp_path / "build"
+    days = demo_vars(tmp_path / "days" / "day_*.parquet")
+    built = run_dbt(workdir, *REGISTER, vars=days)
+    state = ("select (select count(*) from int_order_lines_validated), "
+             "(select count(*) from fct_rejected_order_lines), "
+             "(select count(*) from segment_build_outcomes)")
+    before = built.query(state), built.query(REGISTRY)
+
+    def refused(*args: str) -> str:
+        run = run_dbt(workdir, *args, vars=days, check=False)
+        assert run.returncode != 0, run.output[-3000:]
+        assert "Traceback" not in run.output, run.output[-3000:]
+        assert (run.query(state), run.query(REGISTRY)) == before
+        return run.output
+
+    # day_2 rewritten with other lines: another size
+    original = paths[1].read_bytes()
+    original_times = os.stat(paths[1])
+    pq.write_table(demo.slice(1000, 900), paths[1])
+    size = (f"input file changed since a build read it: '{paths[1]}' "
+            f"(size {len(original):,} -> {paths[1].stat().st_size:,} bytes). Restore it")
+    assert size in refused(*REGISTER)
+    assert "dbt build --full-refresh" in refused(*REGISTER)
+    assert size in refused("run", "--select", "int_input_files")
+
+    # the same bytes back, with another mtime: the same size, modified since
+    paths[1].write_bytes(original)
+    os.utime(paths[1], ns=(original_times.st_atime_ns, original_times.st_mtime_ns + 5_000_000_000))
+    output = refused(*REGISTER)
+    assert f"input file changed since a build read it: '{paths[1]}' (modified " in output, output[-3000:]
+    # restored as it was (its mtime too): builds
+    os.utime(paths[1], ns=(original_times.st_atime_ns, original_times.st_mtime_ns))
+
+    # day_1 deleted, day_3 rewritten: the first named, the other counted
+    paths[0].unlink()
+    pq.write_table(demo.slice(2000, 500), paths[2])
+    output = refused(*REGISTER)
+    assert (f"input file gone since a build read it: '{paths[0]}' "
+            "(and 1 more registered file changed or gone). Restore it") in output, output[-3000:]
+
+    rebuilt = run_dbt(workdir, *REGISTER, "--full-refresh", vars=days)
+    assert sorted(registered(rebuilt)) == ["day_2.parquet", "day_3.parquet"]
+    assert registered(rebuilt)["day_3.parquet"][:2] == stat_of(paths[2])
+    assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1001 + 500,)]
+
+
+def demo_csv(part: pa.Table, path, encoding: str) -> None:
+    """`part` as a canonical CSV in `encoding`."""
+    header = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
+              "returned_quantity"]
+    rows = zip(*(part[name].to_pylist() for name in header), strict=True)
+    text = "\n".join(",".join(str(value) for value in row) for row in [header, *rows]) + "\n"
+    path.write_bytes(text.encode(encoding))
+
+
+@pytest.mark.parametrize("layout", ["literal path with glob characters", "directory of parts",
+                                    "windows-1252 glob read through copies"])
+def test_files_are_registered_and_guarded_under_the_name_they_were_read_by(demo, tmp_path, layout):
+    """The registry names each file as source_file does (the original, not a UTF-8 copy), and the
+    guard finds it again: a changed mtime stops the next build naming that file as changed."""
+    more = {}
+    if layout == "literal path with glob characters":
+        files = [tmp_path / "orders[12].parquet"]
+        pq.write_table(demo, files[0])
+        pq.write_table(demo.slice(0, 100), tmp_path / "orders1.parquet")  # the glob would read it
+        orders_path = files[0]
+    elif layout == "directory of parts":
+        orders_path = tmp_path / "orders.parquet"
+        orders_path.mkdir()
+        files = [orders_path / "part-00000.parquet", orders_path / "part-00001.parquet"]
+        pq.write_table(demo.slice(0, 2000), files[0])
+        pq.write_table(demo.slice(2000), files[1])
+    else:
+        files = [tmp_path / "orders_1.csv", tmp_path / "orders_2.csv"]
+        demo_csv(demo.slice(0, 2000), files[0], "cp1252")
+        demo_csv(demo.slice(2000), files[1], "cp1252")
+        orders_path = tmp_path / "orders_*.csv"
+        more = {"orders_encoding": "windows-1252"}
+    workdir = tmp_path / "build"
+    run = run_dbt(workdir, *REGISTER, vars=demo_vars(orders_path, **more))
+    assert run.query("select source_file, size_bytes, epoch_us(modified_at) from int_input_files "
+                     "order by 1") == [(str(file), *stat_of(file)) for file in files]
+    assert run.query("select count(*) from int_input_files where source_file not in "
+                     "(select source_file from int_order_lines_validated)") == [(0,)]
+    stat = os.stat(files[-1])
+    os.utime(files[-1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    refused = run_dbt(workdir, *REGISTER, vars=demo_vars(orders_path, **more), check=False)
+    assert f"input file changed since a build read it: '{files[-1]}' (modified " in refused.output, \
+        refused.output[-3000:]
+
+
+def test_pointing_orders_path_at_other_files_is_not_a_gone_file(demo, tmp_path):
+    """Registered files the current orders_path does not match are not checked: a user who moves
+    to another data set is not stopped by the old files being deleted; they stay registered."""
+    old = day_files(demo, tmp_path / "old")
+    new = day_files(demo, tmp_path / "new")
+    workdir = tmp_path / "build"
+    run_dbt(workdir, *REGISTER, vars=demo_vars(tmp_path / "old" / "day_*.parquet"))
+    for path in old:
+        path.unlink()
+    run = run_dbt(workdir, *REGISTER, vars=demo_vars(tmp_path / "new" / "day_*.parquet"))
+    assert run.query("select source_file from int_input_files order by 1") \
+        == [(str(path),) for path in new + old]

@@ -1,0 +1,95 @@
+{#- The registry of the input files builds have read (int_input_files) and the guard that stops a
+    build when one of them has changed since. A file is known by its size and modification time,
+    not a hash of its content: hashing would read every file on every build, which daily builds
+    must not do (DuckDB's read_blob gives both without reading the content). -#}
+
+{#- True when this build registers its input files: a file input on DuckDB. A table input has
+    no files; Spark registers nothing and is not guarded (README "Daily builds"). -#}
+{% macro input_files_are_registered() -%}
+    {%- if var('orders_table') -%}{{ return(false) }}{%- endif -%}
+    {{ return(adapter.dispatch('input_files_are_registered', 'segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__input_files_are_registered() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro duckdb__input_files_are_registered() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#- The size and modification time (UTC) of the files var orders_path matches, as a query of
+    (source_file, size_bytes, modified_at), without reading their content. -#}
+{% macro input_file_stats() -%}
+    {{ return(adapter.dispatch('input_file_stats', 'segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__input_file_stats() -%}
+    select
+        cast(null as {{ dbt.type_string() }}) as source_file,
+        cast(null as {{ dbt.type_bigint() }}) as size_bytes,
+        cast(null as {{ dbt.type_timestamp() }}) as modified_at
+    where false
+{%- endmacro %}
+
+{% macro duckdb__input_file_stats() -%}
+    select
+        filename as source_file,
+        size as size_bytes,
+        timezone('UTC', last_modified) as modified_at
+    from read_blob({{ sql_string(orders_read_path().path) }})
+{%- endmacro %}
+
+{#- A file name as a DuckDB glob that matches that file only ([x] is the character x). -#}
+{% macro duckdb_glob_literal(path) -%}
+    {{ return(modules.re.sub('([*?\\[])', '[\\1]', path)) }}
+{%- endmacro %}
+
+{#- on-run-start, before anything is written: every registered file that var orders_path matches
+    (as a glob, or a directory's *.parquet parts) or names must still exist with the size and
+    modification time it had when a build read it; else stop with one line naming the first such
+    file and counting the others. Registered files the current orders_path does not match are not
+    checked: pointing orders_path at other files is no change to the files read before. Skipped
+    without a registry yet, for a table input, on Spark, with --full-refresh (which rebuilds the
+    registry from the files read now), and for commands that neither build nor test. -#}
+{% macro check_input_files() -%}
+    {%- if not execute or flags.FULL_REFRESH or flags.WHICH not in ['build', 'run', 'test'] or not input_files_are_registered() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
+    {%- if registry is none -%}{{ return('') }}{%- endif -%}
+    {%- set path = orders_path() -%}
+    {%- set files = run_query("select source_file, size_bytes, modified_at from " ~ registry
+        ~ " where source_file = " ~ sql_string(path) ~ " or source_file glob " ~ sql_string(path)
+        ~ " or source_file glob " ~ sql_string(path ~ '/*.parquet') ~ " order by source_file").rows -%}
+    {%- if not files -%}{{ return('') }}{%- endif -%}
+    {%- set literals = [] -%}
+    {%- for file in files -%}{%- do literals.append(sql_string(duckdb_glob_literal(file[0]))) -%}{%- endfor -%}
+    {%- set found = {} -%}
+    {%- for row in run_query("select filename, size, timezone('UTC', last_modified) from read_blob(["
+        ~ literals | join(', ') ~ "])").rows -%}
+        {%- do found.update({row[0]: row}) -%}
+    {%- endfor -%}
+    {%- set problems = [] -%}
+    {%- for file, size, modified_at in files -%}
+        {%- set now = found.get(file) -%}
+        {%- if now is none -%}
+            {%- do problems.append(["gone", file, none]) -%}
+        {%- elif now[1] | int != size | int -%}
+            {%- do problems.append(["changed", file, "size " ~ "{:,}".format(size | int) ~ " -> " ~ "{:,}".format(now[1] | int) ~ " bytes"]) -%}
+        {%- elif now[2] != modified_at -%}
+            {%- do problems.append(["changed", file, "modified " ~ modified_at ~ " -> " ~ now[2] ~ " UTC"]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if problems -%}
+        {%- set kind, file, detail = problems[0] -%}
+        {%- set notes = [detail] if detail else [] -%}
+        {%- if problems | length > 1 -%}
+            {%- do notes.append("and " ~ (problems | length - 1) ~ " more registered file" ~ ('s' if problems | length > 2 else '') ~ " changed or gone") -%}
+        {%- endif -%}
+        {{ exceptions.raise_compiler_error("input file " ~ kind ~ " since a build read it: '" ~ file ~ "'"
+            ~ (" (" ~ notes | join('; ') ~ ")" if notes else '')
+            ~ ". Restore it as it was (same size and modification time), or rebuild from the files as they are now: dbt build --full-refresh") }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}

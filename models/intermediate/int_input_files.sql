@@ -1,0 +1,56 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+{#- The registry of the input files builds have read: each file once, with its size and
+    modification time when the build that first read it registered it. Built after validation
+    (the ref below), so only files whose lines were read are registered: a file that arrived
+    mid-build is left for the next build. (Size and time are taken here, after the read: a
+    file rewritten between the read and this model gets its new size and time.) Registered
+    files are never updated here; the guard check_input_files stops a build when one has
+    changed, and --full-refresh rebuilds this table from the files read then. No rows for a
+    table input (var orders_table) or on Spark. -#}
+
+with
+
+validated_lines as (
+    select source_file from {{ ref('int_order_lines_validated') }}
+),
+
+file_stats as (
+    {%- if input_files_are_registered() %}
+    {{ input_file_stats() }}
+    {%- else %}
+    {{ default__input_file_stats() }}
+    {%- endif %}
+),
+
+{% if is_incremental() -%}
+registered_files as (
+    select source_file from {{ this }}
+),
+
+{% endif -%}
+read_files as (
+    select distinct source_file
+    from validated_lines
+    where source_file is not null
+    {%- if not input_files_are_registered() %}
+        and false
+    {%- endif %}
+),
+
+final as (
+    select
+        read_files.source_file,
+        file_stats.size_bytes,
+        file_stats.modified_at,
+        cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as first_read_in_run,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as first_read_at
+    from read_files
+    -- a file read but gone before it is registered keeps null stats: the not_null tests stop the build
+    left join file_stats
+        on read_files.source_file = file_stats.source_file
+    {%- if is_incremental() %}
+    where read_files.source_file not in (select registered_files.source_file from registered_files)
+    {%- endif %}
+)
+
+select * from final
