@@ -13,17 +13,24 @@ staged as (
     from {{ staged_order_lines() }}
 ),
 
+{#- A daily build stages only the files no build had read: the equations hold for their lines. -#}
+staged_files as (
+    select distinct coalesce(source_file, '') as source_file from {{ staged_order_lines() }}
+),
+
 validated as (
     select
         count(*) as lines,
         sum(case when is_valid then 1 else 0 end) as valid_lines,
         coalesce(sum(case when is_valid then line_value end), 0) as valid_value
     from {{ ref('int_order_lines_validated') }}
+    where coalesce(source_file, '') in (select source_file from staged_files)
 ),
 
 rejected as (
     select count(*) as lines, coalesce(sum(line_value), 0) as value
     from {{ ref('fct_rejected_order_lines') }}
+    where coalesce(source_file, '') in (select source_file from staged_files)
 ),
 
 checks as (

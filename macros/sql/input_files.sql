@@ -93,3 +93,35 @@
     {%- endif -%}
     {{ return('') }}
 {%- endmacro %}
+
+{#- Daily builds (README "Daily builds"): on DuckDB, with file input, a build reads only the
+    files no build has read, and validation judges their lines with the stored ones. A table input
+    and Spark build from scratch each time. -#}
+{% macro daily_builds_enabled() -%}
+    {{ return(not var('orders_table') and target.type == 'duckdb') }}
+{%- endmacro %}
+
+{#- The stored validated lines carry what a daily build needs to judge new lines with them
+    (line_rejection_reason, line_fingerprint): a table written by an older version does not. -#}
+{% macro assert_stored_lines_are_current(relation) -%}
+    {%- if execute -%}
+        {%- set names = [] -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
+        {%- if 'line_fingerprint' not in names or 'line_rejection_reason' not in names -%}
+            {{ exceptions.raise_compiler_error("the validated order lines in " ~ relation ~ " were stored by an older version of this project (no line_fingerprint): run dbt build --full-refresh once") }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The files var orders_path matches that no build has read (not in int_input_files), in name
+    order, for a daily build; none when this build reads every file: not a daily build, the first
+    build, --full-refresh, or no stored validated lines to judge new ones with. -#}
+{% macro orders_new_files(pattern) -%}
+    {%- if not execute or not daily_builds_enabled() or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
+    {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
+    {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
+    {%- if registry is none or validated is none -%}{{ return(none) }}{%- endif -%}
+    {#- Files this build registered are still new to the nodes of this build that run after it. -#}
+    {{ return(run_query("select file from glob(" ~ sql_string(pattern) ~ ") where file not in (select source_file from "
+        ~ registry ~ " where first_read_in_run <> '" ~ invocation_id ~ "') order by file").columns[0].values()) }}
+{%- endmacro %}

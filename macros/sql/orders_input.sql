@@ -78,9 +78,24 @@
         {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
     {%- endif -%}
     {%- do found.update({'sql': sql_string(found.path)}) -%}
-    {%- if path.endswith('.csv') and orders_csv_dialect().transcoded -%}
+    {#- A daily build reads only the files no build has read (README "Daily builds"). -#}
+    {%- set new_files = orders_new_files(found.path) -%}
+    {%- set only_new = '' -%}
+    {%- if new_files is not none and new_files | length == 0 -%}
+        {%- do found.update({'nothing_new': true}) -%}
+    {%- elif new_files is not none -%}
+        {%- set literals = [] -%}
+        {%- set names = [] -%}
+        {%- for file in new_files -%}
+            {%- do literals.append(sql_string(duckdb_glob_literal(file))) -%}
+            {%- do names.append(sql_string(file)) -%}
+        {%- endfor -%}
+        {%- do found.update({'sql': '[' ~ literals | join(', ') ~ ']', 'one_file': false}) -%}
+        {%- set only_new = ' where file in (' ~ names | join(', ') ~ ')' -%}
+    {%- endif -%}
+    {%- if path.endswith('.csv') and orders_csv_dialect().transcoded and not found.get('nothing_new') -%}
         {#- Read through UTF-8 copies, in the glob's order (segmentation/duckdb_plugin.py). -#}
-        {%- set made = run_query("select file, segmentation_utf8_copy(file, " ~ sql_string(orders_csv_dialect().encoding) ~ ") from glob(" ~ sql_string(found.path) ~ ") order by file").rows -%}
+        {%- set made = run_query("select file, segmentation_utf8_copy(file, " ~ sql_string(orders_csv_dialect().encoding) ~ ") from glob(" ~ sql_string(found.path) ~ ")" ~ only_new ~ " order by file").rows -%}
         {%- for original, copy in made if copy.startswith('!') -%}
             {{ exceptions.raise_compiler_error(copy[1:]) }}
         {%- endfor -%}
@@ -212,6 +227,15 @@
     from, as matched) and segmentation_line_number (the line's position within that file). -#}
 {% macro duckdb__read_orders_file(path, numbered=false) -%}
     {%- set read_path = orders_read_path() -%}
+    {%- if read_path.get('nothing_new') -%}
+        {#- A daily build with no new file: the read's columns, no lines. -#}
+        {{ return('(select * from ' ~ duckdb_read_orders_relation(path, numbered, read_path) ~ ' limit 0) as nothing_new') }}
+    {%- endif -%}
+    {{ return(duckdb_read_orders_relation(path, numbered, read_path)) }}
+{%- endmacro %}
+
+{#- duckdb__read_orders_file's reader over read_path (see there). -#}
+{% macro duckdb_read_orders_relation(path, numbered, read_path) -%}
     {%- set quoted = read_path.sql -%}
     {%- set named = ", filename = 'segmentation_source_file'" if numbered else '' -%}
     {%- if path.endswith('.csv') -%}
@@ -333,11 +357,11 @@
     must pair up. -#}
 {% macro duckdb__assert_orders_file_readable(path) -%}
     {%- set read_path = orders_read_path() -%}
-    {%- if path.endswith('.csv') -%}
+    {%- if path.endswith('.csv') and not read_path.get('nothing_new') -%}
         {%- set dialect = orders_csv_dialect() -%}
         {%- if dialect.encoding == 'utf-8' -%}
             {#- DuckDB's own error here is a page of reader settings; one line names the var. -#}
-            {%- set undecodable = run_query("select min(filename) from read_blob(" ~ sql_string(read_path.path) ~ ") where try(decode(content)) is null").columns[0].values()[0] -%}
+            {%- set undecodable = run_query("select min(filename) from read_blob(" ~ read_path.sql ~ ") where try(decode(content)) is null").columns[0].values()[0] -%}
             {%- if undecodable -%}
                 {{ exceptions.raise_compiler_error("orders file '" ~ undecodable ~ "' is not utf-8 text: set var orders_encoding (utf-8, utf-16, latin-1, windows-1252, ...)") }}
             {%- endif -%}

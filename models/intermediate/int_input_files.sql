@@ -10,8 +10,11 @@
 
 with
 
+{#- The lines this build read (a daily build's staging holds only new files' lines), registered
+    once they are validated. #}
+-- depends_on: {{ ref('int_order_lines_validated') }}
 validated_lines as (
-    select source_file from {{ ref('int_order_lines_validated') }}
+    select source_file from {{ staged_order_lines() }}
 ),
 
 file_stats as (
