@@ -318,3 +318,60 @@ def test_day_by_day_builds_equal_a_build_from_scratch(demo, tmp_path):
                "where source_file like '%{}' and source_line_number = {}")
     assert daily.query(verdict.format("day_1.parquet", 6)) == [("order_id used by more than one customer",)]
     assert daily.query(verdict.format("day_2.parquet", 1)) == [("duplicate line",)]
+
+
+def uci_month_files(source, directory) -> list:
+    """The UCI file as four loads by month (history to August 2011, September, October, November
+    to December), with lines planted across them: September repeats the first history line (a
+    duplicate) and returns product ZZPLANT for customer 12347 before any purchase of it, which
+    November brings (the return is valid once November is read); October gives history invoice
+    536365 to customer 99999 (every line of it is rejected, history's included)."""
+    import pyarrow.compute as pc
+
+    table = pq.read_table(source)
+    month = pc.strftime(table["InvoiceDate"], format="%Y-%m")
+    loads = {"2011_08": pc.less_equal(month, "2011-08"), "2011_09": pc.equal(month, "2011-09"),
+             "2011_10": pc.equal(month, "2011-10"), "2011_12": pc.greater_equal(month, "2011-11")}
+    parts = {name: table.filter(mask) for name, mask in loads.items()}
+
+    def line(**values) -> pa.Table:
+        row = {**table.slice(0, 1).to_pylist()[0], **values}
+        return pa.Table.from_pylist([row], schema=table.schema)
+
+    september = parts["2011_09"]["InvoiceDate"][0].as_py()
+    november = parts["2011_12"]["InvoiceDate"][0].as_py()
+    parts["2011_09"] = pa.concat_tables([parts["2011_09"], table.slice(0, 1),
+                                         line(InvoiceNo="C900001", StockCode="ZZPLANT", Quantity=-1,
+                                              CustomerID=12347, InvoiceDate=september)])
+    parts["2011_10"] = pa.concat_tables([parts["2011_10"], line(CustomerID=99999)])
+    parts["2011_12"] = pa.concat_tables([parts["2011_12"], line(InvoiceNo="900002", StockCode="ZZPLANT",
+                                                                Quantity=2, CustomerID=12347,
+                                                                InvoiceDate=november)])
+    directory.mkdir()
+    paths = []
+    for name, part in parts.items():
+        paths.append(directory / f"orders_{name}.parquet")
+        pq.write_table(part, paths[-1])
+    return paths
+
+
+def test_uci_month_by_month_equals_a_build_from_scratch(online_retail_data, tmp_path):
+    """The UCI layout, a load at a time: cancellations of earlier purchases, a return whose
+    purchase arrives two loads later, an old invoice given to another customer, a cross-load
+    duplicate; at the end the validated lines equal a from-scratch build's."""
+    paths = uci_month_files(online_retail_data, tmp_path / "all")
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    glob = {"orders_format": "online_retail", "orders_path": str(arriving / "orders_*.parquet")}
+    verdict = ("select rejection_reason from int_order_lines_validated "
+               "where order_id = 'C900001' and product_id = 'ZZPLANT'")
+    for path in paths:
+        shutil.copy2(path, arriving / path.name)
+        daily = run_dbt(tmp_path / "daily", *REGISTER, vars=glob)
+        if path.name == "orders_2011_09.parquet":
+            assert daily.query(verdict) == [("return without a purchase of the product by the customer",)]
+    scratch = run_dbt(tmp_path / "scratch", *REGISTER, vars=glob)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(verdict) == [(None,)]
+    assert daily.query("select count(*), count(distinct rejection_reason) from int_order_lines_validated "
+                       "where order_id = '536365'") == [(9, 1)]
