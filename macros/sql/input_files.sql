@@ -115,13 +115,39 @@
 
 {#- The files var orders_path matches that no build has read (not in int_input_files), in name
     order, for a daily build; none when this build reads every file: not a daily build, the first
-    build, --full-refresh, or no stored validated lines to judge new ones with. -#}
+    build, --full-refresh, no stored validated lines to judge new ones with, or a recorded file
+    that orders_path no longer matches (it was pointed at other files: from scratch, those lines
+    are not there, and verdicts that depended on them change). Rows this build registered are
+    left out, so every node of the build takes the same decision. -#}
 {% macro orders_new_files(pattern) -%}
     {%- if not execute or not daily_builds_enabled() or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
     {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
     {%- if registry is none or validated is none -%}{{ return(none) }}{%- endif -%}
-    {#- Files this build registered are still new to the nodes of this build that run after it. -#}
-    {{ return(run_query("select file from glob(" ~ sql_string(pattern) ~ ") where file not in (select source_file from "
-        ~ registry ~ " where first_read_in_run <> '" ~ invocation_id ~ "') order by file").columns[0].values()) }}
+    {%- set before = "(select source_file from " ~ registry ~ " where first_read_in_run <> '" ~ invocation_id ~ "')" -%}
+    {%- set files = run_query("select file, file in " ~ before ~ " from glob(" ~ sql_string(pattern) ~ ")"
+        ~ " union all select source_file, null from " ~ before ~ " as recorded"
+        ~ " where source_file not in (select file from glob(" ~ sql_string(pattern) ~ "))"
+        ~ " order by 1").rows -%}
+    {%- set new_files = [] -%}
+    {%- for file, recorded in files -%}
+        {%- if recorded is none -%}{{ return(none) }}{%- endif -%}
+        {%- if not recorded -%}{%- do new_files.append(file) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(new_files) }}
+{%- endmacro %}
+
+{#- True when this build is a daily one: it reads only new files (orders_new_files) and
+    validation judges them with the stored lines. -#}
+{% macro is_daily_build() -%}
+    {{ return(execute and daily_builds_enabled() and orders_read_path().get('daily', false)) }}
+{%- endmacro %}
+
+{#- A pre-hook of the incremental models that store what was read (validated lines, the file
+    registry): a build that reads every file again on a stored table replaces all of its rows.
+    Nothing where builds are never daily (a table input, Spark: nothing stored to replace). -#}
+{% macro replace_rows_unless_daily() -%}
+    {%- if daily_builds_enabled() and is_incremental() and not is_daily_build() -%}
+        delete from {{ this }}
+    {%- endif -%}
 {%- endmacro %}

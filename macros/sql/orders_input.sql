@@ -80,6 +80,7 @@
     {%- do found.update({'sql': sql_string(found.path)}) -%}
     {#- A daily build reads only the files no build has read (README "Daily builds"). -#}
     {%- set new_files = orders_new_files(found.path) -%}
+    {%- do found.update({'daily': new_files is not none}) -%}
     {%- set only_new = '' -%}
     {%- if new_files is not none and new_files | length == 0 -%}
         {%- do found.update({'nothing_new': true}) -%}

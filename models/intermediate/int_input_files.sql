@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook="{{ replace_rows_unless_daily() }}") }}
 {#- The registry of the input files builds have read: each file once, with its size and
     modification time when the build that first read it registered it. Built after validation
     (the ref below), so only files whose lines were read are registered: a file that arrived

@@ -12,8 +12,9 @@
     incremental_strategy='delete+insert',
     unique_key=['source_file', 'source_line_number'],
     on_schema_change='fail',
+    pre_hook="{{ replace_rows_unless_daily() }}",
 ) }}
-{%- set daily = is_incremental() and daily_builds_enabled() -%}
+{%- set daily = is_incremental() and is_daily_build() -%}
 {%- if daily -%}{%- do assert_stored_lines_are_current(this) -%}{%- endif -%}
 
 {#- A duplicate is equal in every column of the input as written, the ones staging does not use

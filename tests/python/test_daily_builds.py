@@ -262,7 +262,8 @@ def test_files_are_registered_and_guarded_under_the_name_they_were_read_by(demo,
 
 def test_pointing_orders_path_at_other_files_is_not_a_gone_file(demo, tmp_path):
     """Registered files the current orders_path does not match are not checked: a user who moves
-    to another data set is not stopped by the old files being deleted; they stay registered."""
+    to another data set is not stopped by the old files being deleted. That build reads every
+    file (as from scratch): the registry and the validated lines then hold the new files only."""
     old = day_files(demo, tmp_path / "old")
     new = day_files(demo, tmp_path / "new")
     workdir = tmp_path / "build"
@@ -270,8 +271,9 @@ def test_pointing_orders_path_at_other_files_is_not_a_gone_file(demo, tmp_path):
     for path in old:
         path.unlink()
     run = run_dbt(workdir, *REGISTER, vars=demo_vars(tmp_path / "new" / "day_*.parquet"))
-    assert run.query("select source_file from int_input_files order by 1") \
-        == [(str(path),) for path in new + old]
+    assert run.query("select source_file from int_input_files order by 1") == [(str(path),) for path in new]
+    assert run.query("select distinct source_file from int_order_lines_validated order by 1") \
+        == [(str(path),) for path in new]
 
 
 # --- Daily builds read only new files, and give what a build from scratch gives --------------
@@ -375,3 +377,18 @@ def test_uci_month_by_month_equals_a_build_from_scratch(online_retail_data, tmp_
     assert daily.query(verdict) == [(None,)]
     assert daily.query("select count(*), count(distinct rejection_reason) from int_order_lines_validated "
                        "where order_id = '536365'") == [(9, 1)]
+
+
+def test_pointing_orders_path_at_fewer_files_builds_from_scratch(demo, tmp_path):
+    """After a daily build of four files, orders_path is narrowed to the first two: the lines of
+    the others are gone from the validated lines and their verdicts, as from scratch (day_1's
+    order given to another customer on day_3 is valid again)."""
+    paths = planted_days(demo, tmp_path / "days")
+    run_dbt(tmp_path / "daily", *REGISTER, vars=demo_vars(tmp_path / "days" / "day_*.parquet"))
+    narrowed = demo_vars(tmp_path / "days" / "day_[12].parquet")
+    daily = run_dbt(tmp_path / "daily", *REGISTER, vars=narrowed)
+    scratch = run_dbt(tmp_path / "scratch", *REGISTER, vars=narrowed)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query("select source_file from int_input_files order by 1") == [(str(p),) for p in paths[:2]]
+    assert daily.query("select rejection_reason from int_order_lines_validated "
+                       "where source_file like '%day_1.parquet' and source_line_number = 6") == [(None,)]
