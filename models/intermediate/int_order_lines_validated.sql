@@ -15,7 +15,7 @@
     pre_hook="{{ replace_rows_unless_daily() }}",
 ) }}
 {%- set daily = is_incremental() and is_daily_build() -%}
-{%- if daily -%}{%- do assert_stored_lines_are_current(this) -%}{%- endif -%}
+{%- if is_incremental() -%}{%- do assert_stored_lines_are_current(this) -%}{%- endif -%}
 
 {#- A duplicate is equal in every column of the input as written, the ones staging does not use
     included (through raw_row_fingerprint, in line_fingerprint): two lines that differ only in,

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -392,3 +393,18 @@ def test_pointing_orders_path_at_fewer_files_builds_from_scratch(demo, tmp_path)
     assert daily.query("select source_file from int_input_files order by 1") == [(str(p),) for p in paths[:2]]
     assert daily.query("select rejection_reason from int_order_lines_validated "
                        "where source_file like '%day_1.parquet' and source_line_number = 6") == [(None,)]
+
+
+def test_validated_lines_stored_by_an_older_version_ask_for_a_full_refresh(demo, tmp_path):
+    """A warehouse built before daily builds has no line_fingerprint: the build says what to do."""
+    glob = demo_vars(tmp_path / "days" / "day_*.parquet")
+    day_files(demo, tmp_path / "days")
+    first = run_dbt(tmp_path / "build", *REGISTER, vars=glob)
+    with duckdb.connect(str(first.db)) as con:
+        con.execute("alter table int_order_lines_validated drop column line_fingerprint")
+        con.execute("drop table int_input_files")
+    run = run_dbt(tmp_path / "build", *REGISTER, vars=glob, check=False)
+    assert run.returncode != 0
+    assert "were stored by an older version of this project (no line_fingerprint): run dbt build " \
+           "--full-refresh once" in run.output, run.output[-3000:]
+    run_dbt(tmp_path / "build", *REGISTER, "--full-refresh", vars=glob)
