@@ -63,7 +63,7 @@
 
 {% macro duckdb__orders_read_path(path) -%}
     {#- DuckDB's glob reads [x] as the character x: escaping every glob character makes a literal. -#}
-    {%- set literal = modules.re.sub('([*?\\[])', '[\\1]', path) -%}
+    {%- set literal = duckdb_glob_literal(path) -%}
     {%- if literal != path and glob_count(literal) == 1 -%}
         {%- set found = {'path': literal, 'one_file': true} -%}
     {%- elif glob_count(path) > 0 -%}
