@@ -102,13 +102,18 @@
 {%- endmacro %}
 
 {#- The stored validated lines carry what a daily build needs to judge new lines with them
-    (line_rejection_reason, line_fingerprint): a table written by an older version does not. -#}
+    (line_rejection_reason, line_fingerprint) and to find the lines judged since a model last
+    read them (judged_at): a table written by an older version does not. -#}
 {% macro assert_stored_lines_are_current(relation) -%}
     {%- if execute -%}
         {%- set names = [] -%}
         {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
-        {%- if 'line_fingerprint' not in names or 'line_rejection_reason' not in names -%}
-            {{ exceptions.raise_compiler_error("the validated order lines in " ~ relation ~ " were stored by an older version of this project (no line_fingerprint): run dbt build --full-refresh once") }}
+        {%- set missing = [] -%}
+        {%- for name in ['line_rejection_reason', 'line_fingerprint', 'judged_at'] -%}
+            {%- if name not in names -%}{%- do missing.append(name) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error("the validated order lines in " ~ relation ~ " were stored by an older version of this project (no " ~ missing | join(', ') ~ "): run dbt build --full-refresh once") }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -1,41 +1,17 @@
-{#- One row per customer with at least one valid purchase: the behavioural features.
-    Recency and tenure are measured from the last order date in the data, so a rebuild of
-    the same data gives the same features whatever day it runs. -#}
+{#- One row per customer with at least one valid line: the behavioural features, from the
+    customer's sums (int_customer_order_totals). Recency and tenure are measured from the last
+    order date in the data, so a rebuild of the same data gives the same features whatever day
+    it runs; they move for every customer when that date does, so this table is rebuilt whole
+    (from the per-customer sums, not from the order lines) by every build. -#}
 
 with
 
-order_lines as (
-    select
-        customer_id,
-        order_id,
-        product_id,
-        ordered_at,
-        quantity,
-        unit_price,
-        returned_quantity,
-        is_return_line
-    from {{ ref('int_order_lines_validated') }}
-    where is_valid
+customer_totals as (
+    select * from {{ ref('int_customer_order_totals') }}
 ),
 
 data_end as (
-    select max(ordered_at) as last_ordered_at_in_data from order_lines
-),
-
-customer_totals as (
-    select
-        customer_id,
-        count(distinct case when not is_return_line then order_id end) as orders,
-        cast(sum(quantity) as bigint) as units_ordered,
-        cast(sum(returned_quantity) as bigint) as units_returned,
-        -- Units as decimal(20,0): an integer times a decimal(18,4) overflows DuckDB's decimal(18).
-        cast(sum(cast(quantity as decimal(20,0)) * unit_price) as decimal(38,4)) as gross_spending,
-        cast(sum(cast(returned_quantity as decimal(20,0)) * unit_price) as decimal(38,4)) as returned_value,
-        count(distinct case when not is_return_line then product_id end) as distinct_products,
-        min(case when not is_return_line then ordered_at end) as first_ordered_at,
-        max(case when not is_return_line then ordered_at end) as last_ordered_at
-    from order_lines
-    group by customer_id
+    select max(last_line_at) as last_ordered_at_in_data from customer_totals
 ),
 
 final as (

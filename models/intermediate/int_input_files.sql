@@ -47,7 +47,7 @@ final as (
         file_stats.size_bytes,
         file_stats.modified_at,
         cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as first_read_in_run,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as first_read_at
+        {{ run_started_timestamp() }} as first_read_at
     from read_files
     -- a file read but gone before it is registered keeps null stats: the not_null tests stop the build
     left join file_stats

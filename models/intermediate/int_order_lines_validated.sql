@@ -407,7 +407,8 @@ final as (
         rejection_reason,
         rejection_reason is null as is_valid,
         line_rejection_reason,
-        line_fingerprint
+        line_fingerprint,
+        {{ run_started_timestamp() }} as judged_at
     from checked
 )
 

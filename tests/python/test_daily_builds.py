@@ -23,6 +23,9 @@ VALIDATE = ("build", "--select", "+fct_rejected_order_lines", "--indirect-select
 # ... and the registry of the files read (int_input_files).
 REGISTER = ("build", "--select", "+fct_rejected_order_lines", "int_input_files",
             "--indirect-selection", "cautious")
+# ... and the customer features (int_customer_order_totals, int_customers_featurized).
+FEATURES = ("build", "--select", "+fct_rejected_order_lines", "int_input_files", "+int_customers_featurized",
+            "--indirect-selection", "cautious")
 REGISTRY = ("select source_file, size_bytes, modified_at, first_read_in_run, first_read_at "
             "from int_input_files order by source_file")
 
@@ -283,17 +286,31 @@ VALIDATED = ("select source_file, source_line_number, order_id, customer_id, ord
              "is_valid from int_order_lines_validated order by source_file, source_line_number")
 
 
+FEATURED = "select * exclude (totals_as_of) from int_customer_order_totals natural join " \
+    "int_customers_featurized order by customer_id"
+# The marts of a whole build (none holds a run id or a build time).
+MARTS = ("select * from dim_customers order by customer_id",
+         "select * from segment_profiles order by segment_id",
+         "select * from fct_rejected_order_lines order by source_file, source_line_number")
+
+
 def planted_days(demo: pa.Table, directory) -> list:
     """The demo in four day files by line order, with lines planted across files: day_2 repeats a
     day_1 line (the later copy is the duplicate); day_3 gives a day_1 order id to another
     customer (every line of that order is rejected, day_1's included); day_4 repeats that line,
-    and holds a copy of a day_2 line that day_2 itself holds twice."""
+    and holds a copy of a day_2 line that day_2 itself holds twice. Customer C88888888 buys once
+    on day_1 (its last line), and day_3 gives that order to another customer too: C88888888 has
+    features until day 3, none after."""
     directory.mkdir()
     n = demo.num_rows
     cut = [0, n // 4, n // 2, 3 * n // 4, n]
     parts = [demo.slice(cut[i], cut[i + 1] - cut[i]) for i in range(4)]
     order_of_day_1 = demo.slice(5, 1)
     other_customer = order_of_day_1.set_column(1, "customer_id", pa.array(["C99999999"]))
+    single = demo.slice(7, 1).set_column(0, "order_id", pa.array(["O88888888"]))
+    parts[0] = pa.concat_tables([parts[0], single.set_column(1, "customer_id", pa.array(["C88888888"]))])
+    other_customer = pa.concat_tables([other_customer,
+                                       single.set_column(1, "customer_id", pa.array(["C77777777"]))])
     parts[1] = pa.concat_tables([demo.slice(9, 1), parts[1], parts[1].slice(3, 1)])
     parts[2] = pa.concat_tables([parts[2], other_customer])
     parts[3] = pa.concat_tables([other_customer, parts[1].slice(4, 1), parts[3]])
@@ -305,18 +322,27 @@ def planted_days(demo: pa.Table, directory) -> list:
 
 def test_day_by_day_builds_equal_a_build_from_scratch(demo, tmp_path):
     """Each build reads only the day file it has not read; after each, the validated lines (every
-    column, every verdict) equal a from-scratch build's on the same files."""
+    column, every verdict) and the customer features (every customer, every digit) equal a
+    from-scratch build's on the same files; the last day's whole build gives the same marts."""
     paths = planted_days(demo, tmp_path / "all")
     arriving = tmp_path / "exports"
     arriving.mkdir()
     glob = demo_vars(arriving / "day_*.parquet")
+    customer_seen = []
     for day, path in enumerate(paths, start=1):
         shutil.copy2(path, arriving / path.name)
-        daily = run_dbt(tmp_path / "daily", *REGISTER, vars=glob)
+        command = FEATURES if day < len(paths) else ("build",)
+        daily = run_dbt(tmp_path / "daily", *command, vars=glob)
         staged = daily.query("select distinct source_file from staging.stg_canonical__order_lines")
         assert staged == [(str(arriving / path.name),)], f"day {day} staged {staged}"
-        scratch = run_dbt(tmp_path / f"scratch_{day}", *REGISTER, vars=glob)
+        scratch = run_dbt(tmp_path / f"scratch_{day}", *command, vars=glob)
         assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"day {day}"
+        assert daily.query(FEATURED) == scratch.query(FEATURED), f"day {day}"
+        customer_seen.append(daily.query("select count(*) from int_customers_featurized "
+                                         "where customer_id = 'C88888888'")[0][0])
+    assert customer_seen == [1, 1, 0, 0]
+    for mart in MARTS:
+        assert daily.query(mart) == scratch.query(mart), mart
     verdict = ("select rejection_reason from int_order_lines_validated "
                "where source_file like '%{}' and source_line_number = {}")
     assert daily.query(verdict.format("day_1.parquet", 6)) == [("order_id used by more than one customer",)]
@@ -370,11 +396,12 @@ def test_uci_month_by_month_equals_a_build_from_scratch(online_retail_data, tmp_
                "where order_id = 'C900001' and product_id = 'ZZPLANT'")
     for path in paths:
         shutil.copy2(path, arriving / path.name)
-        daily = run_dbt(tmp_path / "daily", *REGISTER, vars=glob)
+        daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
         if path.name == "orders_2011_09.parquet":
             assert daily.query(verdict) == [("return without a purchase of the product by the customer",)]
-    scratch = run_dbt(tmp_path / "scratch", *REGISTER, vars=glob)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
     assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
     assert daily.query(verdict) == [(None,)]
     assert daily.query("select count(*), count(distinct rejection_reason) from int_order_lines_validated "
                        "where order_id = '536365'") == [(9, 1)]

@@ -1,0 +1,33 @@
+{#- When this build started, as a timestamp literal: the same in every node of a build. -#}
+{% macro run_started_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- Daily builds of int_customer_order_totals: the time up to which the stored totals include the
+    validated lines' verdicts (their judged_at), when the validated lines judged since then can
+    be applied to them; none when every customer is summed again: not incremental, nothing
+    stored, or the validated lines were all judged again since (a build that read every file:
+    customers whose lines are gone must go too). -#}
+{% macro customer_totals_as_of(relation) -%}
+    {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set row = run_query("select (select max(totals_as_of) from " ~ relation ~ "),"
+        ~ " (select min(judged_at) from " ~ ref('int_order_lines_validated') ~ ")").rows[0] -%}
+    {%- if row[0] is none or row[1] is none or row[1] > row[0] -%}{{ return(none) }}{%- endif -%}
+    {{ return(row[0].strftime("%Y-%m-%d %H:%M:%S.%f")) }}
+{%- endmacro %}
+
+{#- The pre-hook of int_customer_order_totals: the customers summed again leave the table first
+    (all of them when every customer is summed again), so a customer whose lines were all
+    rejected since is gone, as from scratch. -#}
+{% macro replace_customer_totals() -%}
+    {%- if is_incremental() -%}
+        {%- set as_of = customer_totals_as_of(this) -%}
+        delete from {{ this }}
+        {%- if as_of is not none %}
+        where customer_id in (
+            select customer_id from {{ ref('int_order_lines_validated') }}
+            where judged_at > cast('{{ as_of }}' as timestamp)
+        )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
