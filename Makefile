@@ -34,11 +34,14 @@ test: install-dev chromium
 	test $$others -eq 0 && test $$spark_status -eq 0
 	$(BIN)/ruff check segmentation tests
 
-# The scale benchmark (not part of `make test`): writes docs/benchmarks.md and its chart.
+# The scale benchmark (not part of `make test`): writes docs/benchmarks.md and its chart, then
+# the daily-build benchmark its "Daily builds" section (reusing the notebook times just measured).
 # Demo data is generated once into data/bench/; e.g. `make bench BENCH_SIZES=25000,1000000`.
 BENCH_SIZES ?= 25000,1000000,10000000
 bench: install-dev
 	$(BIN)/python -m segmentation.benchmark --sizes $(BENCH_SIZES) --command "make bench BENCH_SIZES=$(BENCH_SIZES)"
+	$(BIN)/python -m segmentation.benchmark_daily --sizes $(BENCH_SIZES) --notebook-from build/bench/results.json \
+		--command "make bench BENCH_SIZES=$(BENCH_SIZES)"
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -20,6 +20,9 @@ MAX_INERTIA_EXCESS = 0.01  # our inertia within 1% of the full-data fit
 MAX_PEAK_RSS_MIB = 8 * 1024
 MAX_RATE_SPREAD = 0.25  # time per million lines within 25% across sizes
 MAX_BARE_QUERY_MULTIPLE = 3.0
+# The "Daily builds" section (segmentation/benchmark_daily_report.py) sits between these markers.
+DAILY_START = "<!-- daily builds: written by segmentation.benchmark_daily; do not edit by hand -->"
+DAILY_END = "<!-- end of daily builds -->"
 
 
 def _met(ok: bool) -> str:
@@ -67,7 +70,8 @@ def write_chart(results: Sequence[SizeResult], out: Path) -> None:
 
 
 def write_report(results: Sequence[SizeResult], out: Path, command: str) -> None:
-    """`out` (Markdown) and its chart beside it, from the measured results."""
+    """`out` (Markdown) and its chart beside it, from the measured results; the daily builds'
+    section of the `out` it replaces is kept."""
     out.parent.mkdir(parents=True, exist_ok=True)
     chart = out.with_name(out.stem + "_time.png")
     write_chart(results, chart)
@@ -178,8 +182,18 @@ def write_report(results: Sequence[SizeResult], out: Path, command: str) -> None
     notes = out.with_name(out.stem + "_notes.md")
     if notes.exists():  # the analysis of a run, written by hand after it
         md += [notes.read_text().strip(), ""]
+    daily = daily_section_of(out.read_text()) if out.exists() else None
+    if daily:  # written by segmentation/benchmark_daily.py, which may not run this time
+        md += [daily, ""]
     out.write_text("\n".join(md))
     log.info("wrote %s and %s", out, chart)
+
+
+def daily_section_of(text: str) -> str | None:
+    """The marked daily section of `text`, markers included, for the rewritten report to keep."""
+    if DAILY_START not in text or DAILY_END not in text:
+        return None
+    return DAILY_START + text.split(DAILY_START, 1)[1].split(DAILY_END, 1)[0] + DAILY_END
 
 
 def _excess(ours: float, reference: float) -> float:
