@@ -39,6 +39,7 @@ DBT = Path(sys.executable).with_name("dbt")
 STAGE_OF_MODEL = {
     "int_order_lines_validated": "load",
     "int_input_files": "load",  # the registry of the files read
+    "int_customer_order_totals": "features",
     "int_customers_featurized": "features",
     "int_customers_sampled": "sample and scaling",
     "int_segment_feature_stats": "sample and scaling",
