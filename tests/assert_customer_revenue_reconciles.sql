@@ -1,7 +1,20 @@
 {#- The customers' spending adds up to the valid lines it came from, and every featurized
-    customer has exactly one segment in dim_customers. -#}
+    customer has exactly one segment in dim_customers. In two steps, so a daily build checks
+    what it summed, not all of history: the customers int_customer_order_totals summed in its
+    latest build (all of them on a build that sums everyone) against their valid lines, and
+    dim_customers against int_customer_order_totals (a row per customer). The customers summed
+    before were checked against their lines by the build that summed them. -#}
 
 with
+
+totals as (
+    select * from {{ ref('int_customer_order_totals') }}
+),
+
+latest_totals as (
+    select * from totals
+    where totals_as_of = (select max(totals_as_of) from totals)
+),
 
 valid_lines as (
     select
@@ -10,6 +23,23 @@ valid_lines as (
         count(distinct customer_id) as customers
     from {{ ref('int_order_lines_validated') }}
     where is_valid
+        and customer_id in (select customer_id from latest_totals)
+),
+
+summed as (
+    select
+        coalesce(sum(gross_spending - returned_value), 0) as net_value,
+        coalesce(sum(gross_spending), 0) as gross_value,
+        count(*) as customers
+    from latest_totals
+),
+
+all_summed as (
+    select
+        coalesce(sum(gross_spending - returned_value), 0) as net_value,
+        coalesce(sum(gross_spending), 0) as gross_value,
+        count(*) as customers
+    from totals
 ),
 
 customers as (
@@ -21,17 +51,26 @@ customers as (
 ),
 
 checks as (
-    select 'net value of valid lines = customers net spending' as equation,
-        valid_lines.net_value as left_side, customers.net_value as right_side
-    from valid_lines cross join customers
+    select 'net value of valid lines = net spending summed for their customers' as equation,
+        valid_lines.net_value as left_side, summed.net_value as right_side
+    from valid_lines cross join summed
     union all
-    select 'gross value of valid lines = customers gross spending',
-        valid_lines.gross_value, customers.gross_value
-    from valid_lines cross join customers
+    select 'gross value of valid lines = gross spending summed for their customers',
+        valid_lines.gross_value, summed.gross_value
+    from valid_lines cross join summed
     union all
-    select 'customers with valid lines = customers with a segment',
-        valid_lines.customers, customers.customers
-    from valid_lines cross join customers
+    select 'customers of those valid lines = customers summed', valid_lines.customers, summed.customers
+    from valid_lines cross join summed
+    union all
+    select 'customers summed: net spending = customers net spending', all_summed.net_value, customers.net_value
+    from all_summed cross join customers
+    union all
+    select 'customers summed: gross spending = customers gross spending',
+        all_summed.gross_value, customers.gross_value
+    from all_summed cross join customers
+    union all
+    select 'customers with valid lines = customers with a segment', all_summed.customers, customers.customers
+    from all_summed cross join customers
 )
 
 select * from checks where left_side <> right_side

@@ -122,14 +122,21 @@
     order, for a daily build; none when this build reads every file: not a daily build, the first
     build, --full-refresh, no stored validated lines to judge new ones with, or a recorded file
     that orders_path no longer matches (it was pointed at other files: from scratch, those lines
-    are not there, and verdicts that depended on them change). Rows this build registered are
-    left out, so every node of the build takes the same decision. -#}
+    are not there, and verdicts that depended on them change), or a file registered under other
+    rules (input_rules_fingerprint; a registry of an older version has none). Rows this build
+    registered are left out, so every node of the build takes the same decision. -#}
 {% macro orders_new_files(pattern) -%}
     {%- if not execute or not daily_builds_enabled() or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
     {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
     {%- if registry is none or validated is none -%}{{ return(none) }}{%- endif -%}
-    {%- set before = "(select source_file from " ~ registry ~ " where first_read_in_run <> '" ~ invocation_id ~ "')" -%}
+    {%- set earlier = " where first_read_in_run <> '" ~ invocation_id ~ "'" -%}
+    {%- set columns = adapter.get_columns_in_relation(registry) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'read_with_rules' not in columns or run_query("select count(*) from " ~ registry ~ earlier
+        ~ " and read_with_rules is distinct from '" ~ input_rules_fingerprint() ~ "'").rows[0][0] > 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set before = "(select source_file from " ~ registry ~ earlier ~ ")" -%}
     {%- set files = run_query("select file, file in " ~ before ~ " from glob(" ~ sql_string(pattern) ~ ")"
         ~ " union all select source_file, null from " ~ before ~ " as recorded"
         ~ " where source_file not in (select file from glob(" ~ sql_string(pattern) ~ "))"
@@ -140,6 +147,29 @@
         {%- if not recorded -%}{%- do new_files.append(file) -%}{%- endif -%}
     {%- endfor -%}
     {{ return(new_files) }}
+{%- endmacro %}
+
+{#- What decides a stored line's verdict besides its file, as a hash: the code of the staging
+    models and of validation (dbt's checksums of their files), the seed validation reads, and the
+    vars that say how to read the input. Registered with each file (int_input_files); a registry
+    row under another hash means stored verdicts may not be the ones a build from scratch gives
+    now, so that build reads every file again (orders_new_files). Macros are not in dbt's graph:
+    after editing a macro that staging or validation calls, run --full-refresh. -#}
+{% macro input_rules_fingerprint() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set parts = [] -%}
+    {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
+        {%- set reads_input = node.resource_type == 'model'
+            and ('staging' in node.fqn or node.name == 'int_order_lines_validated') -%}
+        {%- set rule_seed = node.resource_type == 'seed' and node.name == 'non_product_stock_codes' -%}
+        {%- if node.package_name == project_name and (reads_input or rule_seed) -%}
+            {%- do parts.append(node.unique_id ~ '=' ~ node.checksum.checksum) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in ['orders_format', 'orders_csv_delimiter', 'orders_csv_quote', 'orders_csv_escape', 'orders_encoding'] -%}
+        {%- do parts.append(name ~ '=' ~ var(name, none)) -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join('\n'))) }}
 {%- endmacro %}
 
 {#- True when this build is a daily one: it reads only new files (orders_new_files) and

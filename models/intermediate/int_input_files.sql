@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='append',
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
           pre_hook="{{ replace_rows_unless_daily() }}") }}
 {#- The registry of the input files builds have read: each file once, with its size and
     modification time when the build that first read it registered it. Built after validation
@@ -6,7 +6,8 @@
     mid-build is left for the next build. (Size and time are taken here, after the read: a
     file rewritten between the read and this model gets its new size and time.) Registered
     files are never updated here; the guard check_input_files stops a build when one has
-    changed, and --full-refresh rebuilds this table from the files read then. No rows for a
+    changed, and --full-refresh rebuilds this table from the files read then. Each row also
+    records the rules the file's lines were judged under (input_rules_fingerprint). No rows for a
     table input (var orders_table) or on Spark. -#}
 
 with
@@ -47,7 +48,8 @@ final as (
         file_stats.size_bytes,
         file_stats.modified_at,
         cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as first_read_in_run,
-        {{ run_started_timestamp() }} as first_read_at
+        {{ run_started_timestamp() }} as first_read_at,
+        cast('{{ input_rules_fingerprint() }}' as {{ dbt.type_string() }}) as read_with_rules
     from read_files
     -- a file read but gone before it is registered keeps null stats: the not_null tests stop the build
     left join file_stats

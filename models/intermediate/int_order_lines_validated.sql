@@ -221,7 +221,7 @@ stored_lines as {{ not_materialized() }} (
 
 new_passing as (
     select source_file, source_line_number, {{ duplicate_key | join(', ') }},
-        cast(null as {{ dbt.type_string() }}) as stored_reason
+        cast(null as {{ dbt.type_string() }}) as stored_reason, line_value, false as is_stored
     from line_checks
     where line_rejection_reason is null
 ),
@@ -233,7 +233,8 @@ touched_orders as (
 touched_order_lines as (
     select * from new_passing
     union all
-    select source_file, source_line_number, {{ duplicate_key | join(', ') }}, rejection_reason as stored_reason
+    select source_file, source_line_number, {{ duplicate_key | join(', ') }}, rejection_reason as stored_reason,
+        line_value, true as is_stored
     from stored_lines
     where line_rejection_reason is null
         and order_id in (select order_id from touched_orders)
@@ -255,7 +256,9 @@ rejudged as (
     select
         stored_lines.source_file, stored_lines.source_line_number,
         {%- for column in duplicate_key %} stored_lines.{{ column }},{% endfor %}
-        stored_lines.rejection_reason as stored_reason
+        stored_lines.rejection_reason as stored_reason,
+        stored_lines.line_value,
+        true as is_stored
     from stored_lines
     left join touched_products
         on stored_lines.customer_id = touched_products.customer_id
@@ -360,7 +363,9 @@ verdicts as (
 ),
 
 judged_lines as (
-    {#- The new lines with their line checks, and the stored lines judged again. -#}
+    {#- The new lines with their line checks, and the stored lines judged again (they passed
+        the line checks: only such lines are judged again), carried through the rules above, so
+        the stored lines are not read a third time. -#}
     select
         source_file, source_line_number, order_id, customer_id, ordered_at, product_id, quantity,
         unit_price, returned_quantity, is_return_line, line_value, line_rejection_reason, line_fingerprint
@@ -368,11 +373,10 @@ judged_lines as (
     union all
     select
         source_file, source_line_number, order_id, customer_id, ordered_at, product_id, quantity,
-        unit_price, returned_quantity, is_return_line, line_value, line_rejection_reason, line_fingerprint
-    from stored_lines
-    inner join (select source_file as key_file, source_line_number as key_line from rejudged) as rejudged_keys
-        on stored_lines.source_file = rejudged_keys.key_file
-        and stored_lines.source_line_number = rejudged_keys.key_line
+        unit_price, returned_quantity, is_return_line, line_value,
+        cast(null as {{ dbt.type_string() }}) as line_rejection_reason, line_fingerprint
+    from rejudged
+    where is_stored
 ),
 
 checked as (

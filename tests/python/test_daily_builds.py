@@ -435,3 +435,30 @@ def test_validated_lines_stored_by_an_older_version_ask_for_a_full_refresh(demo,
     assert "were stored by an older version of this project (no line_fingerprint): run dbt build " \
            "--full-refresh once" in run.output, run.output[-3000:]
     run_dbt(tmp_path / "build", *REGISTER, "--full-refresh", vars=glob)
+
+
+def test_a_build_under_other_input_rules_reads_every_file_again(demo, tmp_path):
+    """Each registered file records the rules its lines were judged under: a registry without
+    them (an older version) or under other ones (here orders_encoding changed, for ASCII CSV files
+    that read the same either way) makes the build read every file again, as from scratch; the
+    build after it is daily again."""
+    days = tmp_path / "days"
+    days.mkdir()
+    workdir = tmp_path / "build"
+    utf8, latin1 = demo_vars(days / "day_*.csv"), demo_vars(days / "day_*.csv", orders_encoding="latin-1")
+    staged = "select distinct source_file from staging.stg_canonical__order_lines order by 1"
+
+    def arrives(number: int, part: pa.Table, vars: dict):
+        demo_csv(part, days / f"day_{number}.csv", "ascii")
+        return run_dbt(workdir, *REGISTER, vars=vars)
+
+    first = arrives(1, demo.slice(0, 1000), utf8)
+    with duckdb.connect(str(first.db)) as con:
+        con.execute("alter table int_input_files drop column read_with_rules")
+    older = arrives(2, demo.slice(1000, 1000), utf8)
+    assert older.query(staged) == [(str(days / f"day_{n}.csv"),) for n in (1, 2)]
+    assert older.query("select count(read_with_rules) from int_input_files") == [(2,)]
+    other_rules = arrives(3, demo.slice(2000, 1000), latin1)
+    assert other_rules.query(staged) == [(str(days / f"day_{n}.csv"),) for n in (1, 2, 3)]
+    daily = arrives(4, demo.slice(3000), latin1)
+    assert daily.query(staged) == [(str(days / "day_4.csv"),)]
