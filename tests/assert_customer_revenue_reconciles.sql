@@ -8,12 +8,10 @@
 with
 
 totals as (
-    select * from {{ ref('int_customer_order_totals') }}
-),
-
-latest_totals as (
-    select * from totals
-    where totals_as_of = (select max(totals_as_of) from totals)
+    select
+        *,
+        totals_as_of = max(totals_as_of) over () as is_latest
+    from {{ ref('int_customer_order_totals') }}
 ),
 
 valid_lines as (
@@ -23,19 +21,14 @@ valid_lines as (
         count(distinct customer_id) as customers
     from {{ ref('int_order_lines_validated') }}
     where is_valid
-        and customer_id in (select customer_id from latest_totals)
+        and customer_id in (select customer_id from totals where is_latest)
 ),
 
 summed as (
     select
-        coalesce(sum(gross_spending - returned_value), 0) as net_value,
-        coalesce(sum(gross_spending), 0) as gross_value,
-        count(*) as customers
-    from latest_totals
-),
-
-all_summed as (
-    select
+        coalesce(sum(case when is_latest then gross_spending - returned_value end), 0) as latest_net_value,
+        coalesce(sum(case when is_latest then gross_spending end), 0) as latest_gross_value,
+        count(case when is_latest then 1 end) as latest_customers,
         coalesce(sum(gross_spending - returned_value), 0) as net_value,
         coalesce(sum(gross_spending), 0) as gross_value,
         count(*) as customers
@@ -52,25 +45,24 @@ customers as (
 
 checks as (
     select 'net value of valid lines = net spending summed for their customers' as equation,
-        valid_lines.net_value as left_side, summed.net_value as right_side
+        valid_lines.net_value as left_side, summed.latest_net_value as right_side
     from valid_lines cross join summed
     union all
     select 'gross value of valid lines = gross spending summed for their customers',
-        valid_lines.gross_value, summed.gross_value
+        valid_lines.gross_value, summed.latest_gross_value
     from valid_lines cross join summed
     union all
-    select 'customers of those valid lines = customers summed', valid_lines.customers, summed.customers
+    select 'customers of those valid lines = customers summed', valid_lines.customers, summed.latest_customers
     from valid_lines cross join summed
     union all
-    select 'customers summed: net spending = customers net spending', all_summed.net_value, customers.net_value
-    from all_summed cross join customers
+    select 'customers summed: net spending = customers net spending', summed.net_value, customers.net_value
+    from summed cross join customers
     union all
-    select 'customers summed: gross spending = customers gross spending',
-        all_summed.gross_value, customers.gross_value
-    from all_summed cross join customers
+    select 'customers summed: gross spending = customers gross spending', summed.gross_value, customers.gross_value
+    from summed cross join customers
     union all
-    select 'customers with valid lines = customers with a segment', all_summed.customers, customers.customers
-    from all_summed cross join customers
+    select 'customers with valid lines = customers with a segment', summed.customers, customers.customers
+    from summed cross join customers
 )
 
 select * from checks where left_side <> right_side

@@ -462,3 +462,32 @@ def test_a_build_under_other_input_rules_reads_every_file_again(demo, tmp_path):
     assert other_rules.query(staged) == [(str(days / f"day_{n}.csv"),) for n in (1, 2, 3)]
     daily = arrives(4, demo.slice(3000), latin1)
     assert daily.query(staged) == [(str(days / "day_4.csv"),)]
+
+
+def test_revenue_reconciliation_fails_on_a_wrong_sum(demo, tmp_path):
+    """assert_customer_revenue_reconciles checks the customers summed in the latest build against
+    their lines, and dim_customers against the sums: a sum or a customer's spending off by one
+    fails it, naming the equation."""
+    part = tmp_path / "orders.parquet"
+    pq.write_table(demo, part)
+    built = run_dbt(tmp_path / "build", "build", vars=demo_vars(part))
+    reconcile = ("test", "--select", "assert_customer_revenue_reconciles")
+    run_dbt(tmp_path / "build", *reconcile, vars=demo_vars(part))
+    for table, column, equation in (
+            ("int_customer_order_totals", "gross_spending",
+             "gross value of valid lines = gross spending summed for their customers"),
+            ("dim_customers", "net_spending", "customers summed: net spending = customers net spending")):
+        with duckdb.connect(str(built.db)) as con:
+            customer = con.execute(f"select min(customer_id) from {table}").fetchone()[0]
+            con.execute(f"update {table} set {column} = {column} + 1 where customer_id = ?", [customer])
+        failed = run_dbt(tmp_path / "build", *reconcile, "--store-failures", vars=demo_vars(part),
+                         check=False)
+        assert failed.returncode != 0, failed.output[-2000:]
+        with duckdb.connect(str(built.db), read_only=True) as con:
+            schema = con.execute("select table_schema from information_schema.tables "
+                                 "where table_name = 'assert_customer_revenue_reconciles'").fetchone()[0]
+            found = con.execute(f"select equation from {schema}.assert_customer_revenue_reconciles")\
+                .fetchall()
+        assert (equation,) in found, found
+        with duckdb.connect(str(built.db)) as con:
+            con.execute(f"update {table} set {column} = {column} - 1 where customer_id = ?", [customer])
