@@ -23,6 +23,14 @@ SCRATCH_TARGET_CUSTOMERS = 10_000_000
 NOTEBOOK_TARGET_CUSTOMERS = 1_000_000
 
 
+def _startup(build: BuildResult) -> str:
+    """dbt's start-up (wall time less the span of the nodes' timestamps); negative only when the
+    machine's clock stepped during the build, which inflates its stage seconds: said so."""
+    seconds = f"{build.startup_seconds:.1f}"
+    return seconds if build.startup_seconds >= 0 else \
+        f"{seconds} (**the clock stepped during this build: its stage seconds are not reliable**)"
+
+
 def _per_build(results: Sequence[DailyResult], cell: Callable[[BuildResult], str]) -> list[str]:
     """One cell per size: `cell` of each build, scratch / daily score / daily fit."""
     return [" / ".join(cell(r.builds[name]) for name in BUILDS) for r in results]
@@ -83,7 +91,7 @@ def daily_section(results: Sequence[DailyResult], command: str, finished_at: str
             results, lambda b, stage=stage: f"{b.stage_seconds.get(stage, 0.0):.1f}")))
     md += [
         _row("**pipeline**", _per_build(results, lambda b: f"{b.pipeline_seconds:.1f}")),
-        _row("dbt start-up", _per_build(results, lambda b: f"{b.startup_seconds:.1f}")),
+        _row("dbt start-up", _per_build(results, _startup)),
         _row("**dbt wall time**", _per_build(results, lambda b: f"{b.dbt_wall_seconds:.1f}")),
         _row("peak RSS of dbt (MiB)", _per_build(results, lambda b: f"{b.peak_rss_mib:,.0f}")),
         _row("files read by the build", _per_build(results, lambda b: f"{b.files_read:,}")),

@@ -108,6 +108,9 @@ def test_the_section_says_met_or_not_met_from_the_numbers():
     assert "- 1,000,000 customers, the daily builds give the scratch build's results: yes." in targets
     assert "**DISAGREE** (daily score: 0, 0, 0; daily fit: 3, 0, 0)" in text
 
+    assert "| dbt start-up | 8.0 / 9.0 / 9.0 |" in text
+    assert "clock stepped" not in text
+
     small = daily_section(results[:1], "make bench", "2026-12-01T10:00:00")
     assert "- 10,000,000 customers against the build from scratch: not run in this benchmark." in small
     assert "- 1,000,000 customers against the notebook: not run in this benchmark." in small
@@ -144,3 +147,12 @@ def test_the_section_is_replaced_alone_and_kept_by_the_main_report(tmp_path):
     assert "## Wall time per stage (seconds)" in rewritten and "the main report" not in rewritten
     assert daily_section_of(rewritten) == daily_section_of(text)
     assert rewritten.count(DAILY_START) == 1
+
+
+def test_a_node_span_longer_than_the_wall_time_is_called_a_clock_step():
+    """dbt's node timestamps are wall-clock; the harness's wall time is monotonic. A span longer
+    than the wall time means the clock stepped during the build, and the report says so."""
+    stepped = daily(10_000_000, build(410.4, 440.2), build(116, 102), build(118, 107))
+    text = daily_section([stepped], "make bench", "2026-12-01T10:00:00")
+    assert ("| dbt start-up | -29.8 (**the clock stepped during this build: its stage seconds are not "
+            "reliable**) / 14.0 / 11.0 |") in text
