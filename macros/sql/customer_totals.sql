@@ -24,10 +24,14 @@
         {%- set as_of = customer_totals_as_of(this) -%}
         delete from {{ this }}
         {%- if as_of is not none %}
-        where customer_id in (
-            select customer_id from {{ ref('int_order_lines_validated') }}
-            where judged_at > cast('{{ as_of }}' as timestamp)
-        )
+        where customer_id in ({{ customers_judged_since(as_of) }})
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The customers with a validated line judged after `as_of` (customer_totals_as_of): the ones a
+    daily build of int_customer_order_totals sums again, as a query. -#}
+{% macro customers_judged_since(as_of) -%}
+    select customer_id from {{ ref('int_order_lines_validated') }}
+    where judged_at > cast('{{ as_of }}' as timestamp)
 {%- endmacro %}

@@ -25,15 +25,11 @@ order_lines as (
         quantity,
         unit_price,
         returned_quantity,
-        is_return_line,
-        judged_at
+        is_return_line
     from {{ ref('int_order_lines_validated') }}
     where is_valid
     {%- if as_of is not none %}
-        and customer_id in (
-            select customer_id from {{ ref('int_order_lines_validated') }}
-            where judged_at > cast('{{ as_of }}' as timestamp)
-        )
+        and customer_id in ({{ customers_judged_since(as_of) }})
     {%- endif %}
 ),
 
