@@ -2,8 +2,9 @@
     the portable form; an adapter gets its own only where it needs one. -#}
 
 {#- Each input line's position within the file it came from, 1, 2, 3, ... (for a table input,
-    within the table), over staging's read orders_relation(numbered=true). DuckDB's numbered
-    read carries the number (see duckdb__read_orders_file); Spark needs an order, and within one
+    within its load, or within the table without loaded_at), over staging's read
+    orders_relation(numbered=true). DuckDB's numbered read carries the number (see
+    duckdb__read_orders_file, duckdb_read_orders_loads); Spark needs an order, and within one
     file monotonically_increasing_id() follows the file. -#}
 {% macro input_line_number() -%}
     {{ return(adapter.dispatch('input_line_number', 'segmentation')()) }}
@@ -14,7 +15,7 @@
 {%- endmacro %}
 
 {% macro duckdb__input_line_number() -%}
-    {%- if var('orders_table') -%}
+    {%- if var('orders_table') and not orders_load_column() -%}
         row_number() over ()
     {%- else -%}
         segmentation_line_number
@@ -30,9 +31,10 @@
 {%- endmacro %}
 
 {#- The file each input line came from, as the reader matched it (for a glob, each file's own);
-    null for a table input (var orders_table), whose lines have no file. -#}
+    for a table input (var orders_table) its load's name when the table has loaded_at on DuckDB
+    (input_loads.sql), else null: the lines have no file. -#}
 {% macro input_source_file() -%}
-    {%- if var('orders_table') -%}
+    {%- if var('orders_table') and not orders_load_column() -%}
         {{ return('cast(null as ' ~ dbt.type_string() ~ ')') }}
     {%- endif -%}
     {{ return(adapter.dispatch('input_source_file', 'segmentation')()) }}

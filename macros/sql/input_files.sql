@@ -3,10 +3,11 @@
     not a hash of its content: hashing would read every file on every build, which daily builds
     must not do (DuckDB's read_blob gives both without reading the content). -#}
 
-{#- True when this build registers its input files: a file input on DuckDB. A table input has
-    no files; Spark registers nothing and is not guarded (README "Daily builds"). -#}
+{#- True when this build registers its input files: a file input on DuckDB, or the loads of a
+    table input with loaded_at (input_loads.sql). A table without it has no files; Spark
+    registers nothing and is not guarded (README "Daily builds"). -#}
 {% macro input_files_are_registered() -%}
-    {%- if var('orders_table') -%}{{ return(false) }}{%- endif -%}
+    {%- if var('orders_table') -%}{{ return(orders_load_column() is not none) }}{%- endif -%}
     {{ return(adapter.dispatch('input_files_are_registered', 'segmentation')()) }}
 {%- endmacro %}
 
@@ -19,7 +20,8 @@
 {%- endmacro %}
 
 {#- The size and modification time (UTC) of the files var orders_path matches, as a query of
-    (source_file, size_bytes, modified_at), without reading their content. -#}
+    (source_file, size_bytes, modified_at), without reading their content; for a table input,
+    its loads' (input_load_stats). -#}
 {% macro input_file_stats() -%}
     {{ return(adapter.dispatch('input_file_stats', 'segmentation')()) }}
 {%- endmacro %}
@@ -33,6 +35,7 @@
 {%- endmacro %}
 
 {% macro duckdb__input_file_stats() -%}
+    {%- if var('orders_table') -%}{{ return(input_load_stats()) }}{%- endif -%}
     select
         filename as source_file,
         size as size_bytes,
@@ -51,8 +54,12 @@
     file and counting the others. Registered files the current orders_path does not match are not
     checked: pointing orders_path at other files is no change to the files read before. Skipped
     without a registry yet, for a table input, on Spark, with --full-refresh (which rebuilds the
-    registry from the files read now), and for commands that neither build nor test. -#}
+    registry from the files read now), and for commands that neither build nor test. A table
+    input with loaded_at has its loads checked instead (check_input_loads). -#}
 {% macro check_input_files() -%}
+    {%- if execute and var('orders_table') and flags.WHICH in ['build', 'run', 'test'] -%}
+        {{ return(check_input_loads()) }}
+    {%- endif -%}
     {%- if not execute or flags.FULL_REFRESH or flags.WHICH not in ['build', 'run', 'test'] or not input_files_are_registered() -%}
         {{ return('') }}
     {%- endif -%}
@@ -94,11 +101,12 @@
     {{ return('') }}
 {%- endmacro %}
 
-{#- Daily builds (README "Daily builds"): on DuckDB, with file input, a build reads only the
-    files no build has read, and validation judges their lines with the stored ones. A table input
-    and Spark build from scratch each time. -#}
+{#- Daily builds (README "Daily builds"): on DuckDB a build reads only the files (or a table's
+    loads, input_loads.sql) no build has read, and validation judges their lines with the stored
+    ones. A table without loaded_at is read whole on each build; Spark builds from scratch each
+    time. -#}
 {% macro daily_builds_enabled() -%}
-    {{ return(not var('orders_table') and target.type == 'duckdb') }}
+    {{ return(target.type == 'duckdb') }}
 {%- endmacro %}
 
 {#- The stored validated lines carry what a daily build needs to judge new lines with them
@@ -119,24 +127,15 @@
 {%- endmacro %}
 
 {#- The files var orders_path matches that no build has read (not in int_input_files), in name
-    order, for a daily build; none when this build reads every file: not a daily build, the first
-    build, --full-refresh, no stored validated lines to judge new ones with, or a recorded file
-    that orders_path no longer matches (it was pointed at other files: from scratch, those lines
-    are not there, and verdicts that depended on them change), or a file registered under other
-    rules (input_rules_fingerprint; a registry of an older version has none). Rows this build
-    registered are left out, so every node of the build takes the same decision. -#}
+    order, for a daily build; none when this build reads every file: not a daily build (see
+    daily_registry), no file recorded before, or a recorded file that orders_path no longer
+    matches (it was pointed at other files: from scratch, those lines are not there, and verdicts
+    that depended on them change). Rows this build registered are left out, so every node of the
+    build takes the same decision. -#}
 {% macro orders_new_files(pattern) -%}
-    {%- if not execute or not daily_builds_enabled() or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
-    {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
-    {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
-    {%- if registry is none or validated is none -%}{{ return(none) }}{%- endif -%}
-    {%- set earlier = " where first_read_in_run <> '" ~ invocation_id ~ "'" -%}
-    {%- set columns = adapter.get_columns_in_relation(registry) | map(attribute='name') | map('lower') | list -%}
-    {%- if 'read_with_rules' not in columns or run_query("select count(*) from " ~ registry ~ earlier
-        ~ " and read_with_rules is distinct from '" ~ input_rules_fingerprint() ~ "'").rows[0][0] > 0 -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set before = "(select source_file from " ~ registry ~ earlier ~ ")" -%}
+    {%- set registry = daily_registry() -%}
+    {%- if registry is none -%}{{ return(none) }}{%- endif -%}
+    {%- set before = "(select source_file from " ~ registry ~ " where first_read_in_run <> '" ~ invocation_id ~ "')" -%}
     {%- set files = run_query("select file, file in " ~ before ~ " from glob(" ~ sql_string(pattern) ~ ")"
         ~ " union all select source_file, null from " ~ before ~ " as recorded"
         ~ " where source_file not in (select file from glob(" ~ sql_string(pattern) ~ "))"
@@ -146,7 +145,27 @@
         {%- if recorded is none -%}{{ return(none) }}{%- endif -%}
         {%- if not recorded -%}{%- do new_files.append(file) -%}{%- endif -%}
     {%- endfor -%}
+    {#- No file recorded before (the registry held a table input's lines): read every file. -#}
+    {%- if new_files | length == files | length -%}{{ return(none) }}{%- endif -%}
     {{ return(new_files) }}
+{%- endmacro %}
+
+{#- The registry (int_input_files) when this build may read only what earlier builds did not:
+    none when it reads everything: not a daily build, the first build, --full-refresh, no stored
+    validated lines to judge new ones with, or a registry row of an earlier build under other
+    rules (input_rules_fingerprint; a registry of an older version has none). -#}
+{% macro daily_registry() -%}
+    {%- if not execute or not daily_builds_enabled() or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
+    {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
+    {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
+    {%- if registry is none or validated is none -%}{{ return(none) }}{%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(registry) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'read_with_rules' not in columns or run_query("select count(*) from " ~ registry
+        ~ " where first_read_in_run <> '" ~ invocation_id ~ "'"
+        ~ " and read_with_rules is distinct from '" ~ input_rules_fingerprint() ~ "'").rows[0][0] > 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(registry) }}
 {%- endmacro %}
 
 {#- What decides a stored line's verdict besides its file, as a hash: the code of the staging
@@ -175,7 +194,9 @@
 {#- True when this build is a daily one: it reads only new files (orders_new_files) and
     validation judges them with the stored lines. -#}
 {% macro is_daily_build() -%}
-    {{ return(execute and daily_builds_enabled() and orders_read_path().get('daily', false)) }}
+    {%- if not (execute and daily_builds_enabled()) -%}{{ return(false) }}{%- endif -%}
+    {%- if var('orders_table') -%}{{ return(orders_loads_read_before() is not none) }}{%- endif -%}
+    {{ return(orders_read_path().get('daily', false)) }}
 {%- endmacro %}
 
 {#- A pre-hook of the incremental models that store what was read (validated lines, the file

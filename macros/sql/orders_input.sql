@@ -27,6 +27,9 @@
 {% macro orders_relation(numbered=false) -%}
     {%- if var('orders_table') -%}
         {%- do orders_table() -%}
+        {%- if numbered and orders_load_column() -%}
+            {{ return(duckdb_read_orders_loads()) }}
+        {%- endif -%}
         {{ return(source('orders', 'order_lines')) }}
     {%- else -%}
         {{ return(adapter.dispatch('read_orders_file', 'segmentation')(orders_path(), numbered)) }}

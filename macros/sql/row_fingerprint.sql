@@ -20,10 +20,13 @@
 {%- endmacro %}
 
 {#- The fingerprint of a whole input line: every column the input has, in its order, the ones
-    staging does not read included, taken before any parsing. `columns` is orders_input_columns(). -#}
+    staging does not read included, taken before any parsing; but not a table input's loaded_at
+    (orders_load_column), which says when the line arrived, not what it is: two loads that
+    deliver the same line are a duplicate, as two files are. `columns` is orders_input_columns(). -#}
 {% macro input_row_fingerprint(columns) -%}
+    {%- set load_column = orders_load_column() -%}
     {%- set quoted = [] -%}
-    {%- for name, type in columns.values() -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
+    {%- for name, type in columns.values() if name != load_column -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
     {%- if quoted -%}
         {{ row_fingerprint(quoted) }}
     {%- else -%}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -88,20 +89,27 @@ def test_a_cross_file_duplicate_is_the_later_files_copy(demo, tmp_path):
 
 
 def test_a_table_input_has_no_source_file(demo, tmp_path):
-    """var orders_table: lines are numbered in the table, source_file is null."""
+    """var orders_table without a loaded_at column: lines are numbered in the table, source_file
+    is null, and every build reads the whole table (the second one too, after rows were added)."""
     database = tmp_path / "build" / "segmentation.duckdb"
     database.parent.mkdir()
-    import duckdb
-
     with duckdb.connect(str(database)) as con:
         con.register("demo", demo.slice(0, 500))
         con.execute("create schema raw; create table raw.order_lines as select * from demo")
-    run = run_dbt(tmp_path / "build", *REGISTER,
-                  vars={"orders_format": "canonical", "orders_table": "raw.order_lines"})
+    table = {"orders_format": "canonical", "orders_table": "raw.order_lines"}
+    run = run_dbt(tmp_path / "build", *REGISTER, vars=table)
     assert run.query("select count(*), count(source_file), max(source_line_number) "
                      "from int_order_lines_validated") == [(500, 0, 500)]
     # no files: the registry holds no rows
     assert run.query("select count(*) from int_input_files") == [(0,)]
+    with duckdb.connect(str(database)) as con:
+        con.register("more", demo.slice(500, 100))
+        con.execute("insert into raw.order_lines select * from more")
+    again = run_dbt(tmp_path / "build", *REGISTER, vars=table)
+    assert again.query("select count(*), count(source_file), max(source_line_number) "
+                       "from staging.stg_canonical__order_lines") == [(600, 0, 600)]
+    assert again.query("select count(*), count(distinct source_line_number) "
+                       "from int_order_lines_validated") == [(600, 600)]
 
 
 def test_the_gate_example_names_the_line_and_its_file(demo, tmp_path):
@@ -295,13 +303,21 @@ MARTS = ("select * from dim_customers order by customer_id",
 
 
 def planted_days(demo: pa.Table, directory) -> list:
-    """The demo in four day files by line order, with lines planted across files: day_2 repeats a
-    day_1 line (the later copy is the duplicate); day_3 gives a day_1 order id to another
-    customer (every line of that order is rejected, day_1's included); day_4 repeats that line,
-    and holds a copy of a day_2 line that day_2 itself holds twice. Customer C88888888 buys once
-    on day_1 (its last line), and day_3 gives that order to another customer too: C88888888 has
-    features until day 3, none after."""
+    """The demo in four day files by line order (planted_parts)."""
     directory.mkdir()
+    paths = [directory / f"day_{number}.parquet" for number in (1, 2, 3, 4)]
+    for part, path in zip(planted_parts(demo), paths, strict=True):
+        pq.write_table(part, path)
+    return paths
+
+
+def planted_parts(demo: pa.Table) -> list[pa.Table]:
+    """The demo in four parts by line order, with lines planted across parts: part 2 repeats a
+    part 1 line (the later copy is the duplicate); part 3 gives a part 1 order id to another
+    customer (every line of that order is rejected, part 1's included); part 4 repeats that line,
+    and holds a copy of a part 2 line that part 2 itself holds twice. Customer C88888888 buys once
+    in part 1 (its last line), and part 3 gives that order to another customer too: C88888888 has
+    features until part 3, none after."""
     n = demo.num_rows
     cut = [0, n // 4, n // 2, 3 * n // 4, n]
     parts = [demo.slice(cut[i], cut[i + 1] - cut[i]) for i in range(4)]
@@ -314,10 +330,7 @@ def planted_days(demo: pa.Table, directory) -> list:
     parts[1] = pa.concat_tables([demo.slice(9, 1), parts[1], parts[1].slice(3, 1)])
     parts[2] = pa.concat_tables([parts[2], other_customer])
     parts[3] = pa.concat_tables([other_customer, parts[1].slice(4, 1), parts[3]])
-    paths = [directory / f"day_{number}.parquet" for number in (1, 2, 3, 4)]
-    for part, path in zip(parts, paths, strict=True):
-        pq.write_table(part, path)
-    return paths
+    return parts
 
 
 def test_day_by_day_builds_equal_a_build_from_scratch(demo, tmp_path):
@@ -491,3 +504,148 @@ def test_revenue_reconciliation_fails_on_a_wrong_sum(demo, tmp_path):
         assert (equation,) in found, found
         with duckdb.connect(str(built.db)) as con:
             con.execute(f"update {table} set {column} = {column} - 1 where customer_id = ?", [customer])
+
+
+# --- A table input that grows: each loaded_at is one load, read as a file is ------------------
+TABLE = {"orders_format": "canonical", "orders_table": "raw.order_lines"}
+STAGED = "select distinct source_file from staging.stg_canonical__order_lines order by 1"
+
+
+def load_name(loaded_at: datetime) -> str:
+    """A load's source_file: the table and its loaded_at, ISO to the microsecond."""
+    return f"raw.order_lines@{loaded_at:%Y-%m-%dT%H:%M:%S.%f}"
+
+
+def insert_load(database, part: pa.Table, loaded_at: datetime | None) -> None:
+    """Appends `part` to raw.order_lines in `database` (made on first use) with that loaded_at."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    load = part.append_column("loaded_at", pa.array([loaded_at] * part.num_rows, pa.timestamp("us")))
+    with duckdb.connect(str(database)) as con:
+        con.register("load", load)
+        con.execute("create schema if not exists raw")
+        con.execute("create table if not exists raw.order_lines as select * from load where false")
+        con.execute("insert into raw.order_lines select * from load")
+
+
+def copy_of_table(database, workdir):
+    """A new warehouse in `workdir` holding `database`'s raw.order_lines, its rows in another
+    physical order (a load's lines are numbered by their values, not by where they lie)."""
+    workdir.mkdir()
+    with duckdb.connect(str(workdir / "segmentation.duckdb")) as con:
+        con.execute(f"attach '{database}' as grown (read_only)")
+        con.execute("create schema raw")
+        con.execute("create table raw.order_lines as select * from grown.raw.order_lines "
+                    "order by hash(order_id, product_id, quantity) desc")
+        con.execute("detach grown")
+
+
+def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path):
+    """raw.order_lines grows by loads (loaded_at): day 1, day 2 (a copy of a day 1 line), day 3
+    (a day 1 order id given to another customer), then a late load dated between day 1 and day 2
+    holding a copy of a day 2 line. Each build stages only the new load; after each, the validated
+    lines and the customer features equal a from-scratch build on the same table (its rows in
+    another order). loaded_at is not part of the line: a copy in another load is a duplicate,
+    and input order is loads by loaded_at, so the late load's copy is kept and day 2's is not."""
+    parts = planted_parts(demo)
+    days = [datetime(2025, 12, 1), datetime(2025, 12, 2), datetime(2025, 12, 3), datetime(2025, 12, 1, 12)]
+    copied = parts[1].slice(20, 1)
+    loads = [parts[0], parts[1], pa.concat_tables([parts[2], parts[3]]), copied]
+    database = tmp_path / "daily" / "segmentation.duckdb"
+    customer_seen = []
+    for day, (load, loaded_at) in enumerate(zip(loads, days, strict=True), start=1):
+        insert_load(database, load, loaded_at)
+        daily = run_dbt(tmp_path / "daily", *FEATURES, vars=TABLE)
+        assert daily.query(STAGED) == [(load_name(loaded_at),)], f"day {day}"
+        customer_seen.append(daily.query("select count(*) from int_customers_featurized "
+                                         "where customer_id = 'C88888888'")[0][0])
+        if day > 1:
+            copy_of_table(database, tmp_path / f"scratch_{day}")
+            scratch = run_dbt(tmp_path / f"scratch_{day}", *FEATURES, vars=TABLE)
+            assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"day {day}"
+            assert daily.query(FEATURED) == scratch.query(FEATURED), f"day {day}"
+    assert customer_seen == [1, 1, 0, 0]
+    assert daily.query("select source_file, size_bytes, modified_at from int_input_files order by 1") \
+        == [(load_name(at), load.num_rows, at) for at, load in sorted(zip(days, loads, strict=True))]
+
+    def verdicts(line: pa.Table, loaded_at: datetime) -> list:
+        row = line.to_pylist()[0]
+        return daily.query("select rejection_reason from int_order_lines_validated "
+                           f"where source_file = '{load_name(loaded_at)}' and order_id = '{row['order_id']}' "
+                           f"and product_id = '{row['product_id']}' and quantity = {row['quantity']}")
+    assert verdicts(demo.slice(9, 1), days[1]) == [("duplicate line",)]
+    assert verdicts(demo.slice(9, 1), days[0]) == [(None,)]
+    assert verdicts(copied, days[1]) == [("duplicate line",)]
+    assert verdicts(copied, days[3]) == [(None,)]
+    assert verdicts(demo.slice(5, 1), days[0]) == [("order_id used by more than one customer",)]
+
+
+def test_a_changed_load_or_rows_without_loaded_at_stop_the_build(demo, tmp_path):
+    """A registered load whose row count changed (a row inserted with its loaded_at) or whose rows
+    are gone stops the next build before it writes anything, with one line naming the load; rows
+    without a loaded_at stop every build, --full-refresh included, with one line counting them;
+    --full-refresh on the table as it is then rebuilds the registry."""
+    workdir = tmp_path / "build"
+    database = workdir / "segmentation.duckdb"
+    days = [datetime(2025, 12, 1), datetime(2025, 12, 2)]
+    insert_load(database, demo.slice(0, 1000), days[0])
+    insert_load(database, demo.slice(1000, 500), days[1])
+    built = run_dbt(workdir, *REGISTER, vars=TABLE)
+    assert built.query("select source_file, size_bytes, modified_at from int_input_files order by 1") \
+        == [(load_name(days[0]), 1000, days[0]), (load_name(days[1]), 500, days[1])]
+    state = ("select (select count(*) from int_order_lines_validated), "
+             "(select count(*) from fct_rejected_order_lines), "
+             "(select count(*) from segment_build_outcomes)")
+    before = built.query(state), built.query(REGISTRY)
+
+    def refused(*args: str) -> str:
+        run = run_dbt(workdir, *REGISTER, *args, vars=TABLE, check=False)
+        assert run.returncode != 0, run.output[-3000:]
+        assert "Traceback" not in run.output, run.output[-3000:]
+        assert (run.query(state), run.query(REGISTRY)) == before
+        return run.output
+
+    def execute(sql: str) -> None:
+        with duckdb.connect(str(database)) as con:
+            con.execute(sql)
+
+    insert_load(database, demo.slice(2000, 1), days[0])
+    output = refused()
+    assert (f"input load changed since a build read it: '{load_name(days[0])}' (rows 1,000 -> 1,001). "
+            "Restore it as it was (the same rows with that loaded_at), or rebuild from the table as it "
+            "is now: dbt build --full-refresh") in output, output[-3000:]
+    execute("delete from raw.order_lines where rowid = (select max(rowid) from raw.order_lines)")
+    execute(f"delete from raw.order_lines where loaded_at = '{days[1]}'")
+    insert_load(database, demo.slice(2000, 1), days[0])
+    output = refused()
+    assert (f"input load changed since a build read it: '{load_name(days[0])}' (rows 1,000 -> 1,001; "
+            "and 1 more registered load changed or gone). Restore it") in output, output[-3000:]
+    execute("delete from raw.order_lines where rowid = (select max(rowid) from raw.order_lines)")
+    output = refused()
+    assert f"input load gone since a build read it: '{load_name(days[1])}'. Restore it" in output, \
+        output[-3000:]
+
+    insert_load(database, demo.slice(2000, 2), None)
+    message = ("2 rows of table raw.order_lines have no loaded_at: set it to when each row was loaded "
+               "(the rows of one load share one value), or drop the column loaded_at to read the whole "
+               "table on every build")
+    assert message in refused(), message
+    assert message in refused("--full-refresh")
+    execute("delete from raw.order_lines where loaded_at is null")
+    rebuilt = run_dbt(workdir, *REGISTER, "--full-refresh", vars=TABLE)
+    assert rebuilt.query("select source_file, size_bytes from int_input_files") \
+        == [(load_name(days[0]), 1000)]
+    assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1000,)]
+
+
+def test_a_file_with_a_loaded_at_column_reads_it_as_any_other_column(demo, tmp_path):
+    """loaded_at means a load only in a DuckDB table input: in a file it is one more column, so
+    two lines that differ only there are two lines, and source_file is the file."""
+    part = demo.slice(0, 500)
+    part = pa.concat_tables([part, part.slice(9, 1)])
+    stamps = [datetime(2025, 12, 1)] * 500 + [datetime(2025, 12, 2)]
+    path = tmp_path / "orders.parquet"
+    pq.write_table(part.append_column("loaded_at", pa.array(stamps, pa.timestamp("us"))), path)
+    run = run_dbt(tmp_path / "build", *REGISTER, vars=demo_vars(path))
+    assert run.query("select source_line_number, rejection_reason from int_order_lines_validated "
+                     "where source_line_number in (10, 501) order by 1") == [(10, None), (501, None)]
+    assert run.query("select distinct source_file from int_order_lines_validated") == [(str(path),)]
