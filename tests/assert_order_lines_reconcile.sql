@@ -4,8 +4,10 @@
 
 with
 
+{#- The lines this build reads: a daily build's new files; a table's new loads (its numbered
+    read keeps only those, input_loads.sql). #}
 input_lines as (
-    select count(*) as lines from {{ orders_relation() }}
+    select count(*) as lines from {{ orders_relation(numbered=var('orders_table') is not none) }}
 ),
 
 staged as (
