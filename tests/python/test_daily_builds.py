@@ -534,8 +534,8 @@ def copy_of_table(database, workdir):
     with duckdb.connect(str(workdir / "segmentation.duckdb")) as con:
         con.execute(f"attach '{database}' as grown (read_only)")
         con.execute("create schema raw")
-        con.execute("create table raw.order_lines as select * from grown.raw.order_lines "
-                    "order by hash(order_id, product_id, quantity) desc")
+        con.execute("create table raw.order_lines as select * from grown.raw.order_lines as line "
+                    "order by hash(line) desc")
         con.execute("detach grown")
 
 
@@ -649,3 +649,44 @@ def test_a_file_with_a_loaded_at_column_reads_it_as_any_other_column(demo, tmp_p
     assert run.query("select source_line_number, rejection_reason from int_order_lines_validated "
                      "where source_line_number in (10, 501) order by 1") == [(10, None), (501, None)]
     assert run.query("select distinct source_file from int_order_lines_validated") == [(str(path),)]
+
+
+def uci_lines(part: pa.Table) -> pa.Table:
+    """Demo lines in the UCI "Online Retail" layout, each a purchase."""
+    return pa.table({"InvoiceNo": part["order_id"], "StockCode": part["product_id"],
+                     "Quantity": part["quantity"], "InvoiceDate": part["ordered_at"],
+                     "UnitPrice": part["unit_price"], "CustomerID": part["customer_id"]})
+
+
+def test_uci_table_returns_across_loads_equal_a_build_from_scratch(demo, tmp_path):
+    """The UCI layout as a growing table: load 2 cancels a load 1 purchase (valid: the purchase is
+    stored) and returns product ZZPLANT, which that customer has not bought (rejected); a late
+    load dated before load 2 brings the purchase, and the return is then valid. Each build stages
+    only its load, and the validated lines and features equal a from-scratch build's."""
+    half = demo.num_rows // 2
+    first, second = uci_lines(demo.slice(0, half)), uci_lines(demo.slice(half))
+    bought = first.slice(0, 1).to_pylist()[0]
+    second = pa.concat_tables([second, pa.Table.from_pylist(
+        [{**bought, "InvoiceNo": "C900001", "Quantity": -1},
+         {**bought, "InvoiceNo": "C900002", "StockCode": "ZZPLANT", "Quantity": -1}], schema=first.schema)])
+    late = pa.Table.from_pylist([{**bought, "InvoiceNo": "900003", "StockCode": "ZZPLANT", "Quantity": 2}],
+                                schema=first.schema)
+    days = [datetime(2025, 12, 1), datetime(2025, 12, 3), datetime(2025, 12, 2)]
+    table = {**TABLE, "orders_format": "online_retail"}
+    database = tmp_path / "daily" / "segmentation.duckdb"
+    reasons = []
+    for day, (load, loaded_at) in enumerate(zip([first, second, late], days, strict=True), start=1):
+        insert_load(database, load, loaded_at)
+        daily = run_dbt(tmp_path / "daily", *FEATURES, vars=table)
+        assert daily.query("select distinct source_file from staging.stg_online_retail__order_lines") \
+            == [(load_name(loaded_at),)], f"load {day}"
+        reasons.append(daily.query("select order_id, rejection_reason from int_order_lines_validated "
+                                   "where order_id like 'C9%' order by 1"))
+        if day > 1:
+            copy_of_table(database, tmp_path / f"scratch_{day}")
+            scratch = run_dbt(tmp_path / f"scratch_{day}", *FEATURES, vars=table)
+            assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"load {day}"
+            assert daily.query(FEATURED) == scratch.query(FEATURED), f"load {day}"
+    assert reasons == [[], [("C900001", None),
+                            ("C900002", "return without a purchase of the product by the customer")],
+                       [("C900001", None), ("C900002", None)]]
