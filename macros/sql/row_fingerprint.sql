@@ -21,12 +21,11 @@
 
 {#- The fingerprint of a whole input line: every column the input has, in its order, the ones
     staging does not read included, taken before any parsing; but not a table input's loaded_at
-    (orders_load_column), which says when the line arrived, not what it is: two loads that
+    (on DuckDB and Spark alike), which says when the line arrived, not what it is: two loads that
     deliver the same line are a duplicate, as two files are. `columns` is orders_input_columns(). -#}
 {% macro input_row_fingerprint(columns) -%}
-    {%- set load_column = orders_load_column() -%}
     {%- set quoted = [] -%}
-    {%- for name, type in columns.values() if name != load_column -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
+    {%- for name, type in columns.values() if not (var('orders_table') and name | lower == 'loaded_at') -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
     {%- if quoted -%}
         {{ row_fingerprint(quoted) }}
     {%- else -%}
