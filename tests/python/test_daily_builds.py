@@ -511,6 +511,48 @@ TABLE = {"orders_format": "canonical", "orders_table": "raw.order_lines"}
 STAGED = "select distinct source_file from staging.stg_canonical__order_lines order by 1"
 
 
+def test_revenue_reconciliation_of_a_daily_build_checks_the_customers_it_summed(demo, tmp_path):
+    """After a daily build (some customers' sums kept) the test looks up the lines of the
+    customers summed in that build only (the others were checked when summed): a sum of one of
+    them off by one fails it, as does one of their valid lines changed by one."""
+    days = tmp_path / "days"
+    paths = day_files(demo, days)
+    for path in paths[2:]:
+        path.rename(tmp_path / path.name)
+    glob = demo_vars(days / "day_*.parquet")
+    run_dbt(tmp_path / "build", *FEATURES, vars=glob)
+    (tmp_path / paths[2].name).rename(paths[2])
+    daily = run_dbt(tmp_path / "build", "build", vars=glob)
+    reconcile = ("test", "--select", "assert_customer_revenue_reconciles")
+    latest = "(select max(totals_as_of) from int_customer_order_totals)"
+    with duckdb.connect(str(daily.db), read_only=True) as con:
+        summed, kept = con.execute(
+            f"select count(*) filter (where totals_as_of = {latest}), "
+            f"count(*) filter (where totals_as_of < {latest}) from int_customer_order_totals").fetchone()
+        customer = con.execute("select min(customer_id) from int_customer_order_totals "
+                               f"where totals_as_of = {latest}").fetchone()[0]
+    assert summed > 0 and kept > 0, (summed, kept)
+    run_dbt(tmp_path / "build", *reconcile, vars=glob)
+    for change in ("update int_customer_order_totals set gross_spending = gross_spending + 1 "
+                   "where customer_id = ?",
+                   "update int_order_lines_validated set unit_price = unit_price + 1 where customer_id = ? "
+                   "and is_valid and source_line_number = (select min(source_line_number) from "
+                   "int_order_lines_validated where customer_id = ? and is_valid "
+                   "and source_file like '%day_3%')"):
+        with duckdb.connect(str(daily.db)) as con:
+            con.execute("checkpoint")
+            con.execute("create or replace table backup as select * from int_customer_order_totals")
+            con.execute("create or replace table backup_lines as select * from int_order_lines_validated")
+            con.execute(change, [customer] * change.count("?"))
+        failed = run_dbt(tmp_path / "build", *reconcile, vars=glob, check=False)
+        assert failed.returncode != 0, failed.output[-2000:]
+        assert "assert_customer_revenue_reconciles" in failed.output
+        with duckdb.connect(str(daily.db)) as con:
+            con.execute("create or replace table int_customer_order_totals as select * from backup")
+            con.execute("create or replace table int_order_lines_validated as select * from backup_lines")
+            con.execute("drop table backup; drop table backup_lines")
+
+
 def load_name(loaded_at: datetime) -> str:
     """A load's source_file: the table and its loaded_at, ISO to the microsecond."""
     return f"raw.order_lines@{loaded_at:%Y-%m-%dT%H:%M:%S.%f}"
