@@ -13,7 +13,7 @@
     {%- if found is none -%}{{ return(none) }}{%- endif -%}
     {%- if not (found[1].startswith('timestamp') or found[1] == 'date') -%}
         {{ exceptions.raise_compiler_error("column " ~ found[0] ~ " of table " ~ orders_table() ~ " is " ~ found[1]
-            ~ ": it must be a timestamp, when the row's load arrived (rename it to read the whole table on every build)") }}
+            ~ ": it must be a date or timestamp, when the row's load arrived (rename it to read the whole table on every build)") }}
     {%- endif -%}
     {{ return(found[0]) }}
 {%- endmacro %}

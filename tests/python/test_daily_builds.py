@@ -732,3 +732,52 @@ def test_uci_table_returns_across_loads_equal_a_build_from_scratch(demo, tmp_pat
     assert reasons == [[], [("C900001", None),
                             ("C900002", "return without a purchase of the product by the customer")],
                        [("C900001", None), ("C900002", None)]]
+
+
+@pytest.mark.parametrize("sql_type, first, second, names", [
+    ("date", "2025-12-01", "2025-12-02",
+     ["raw.order_lines@2025-12-01T00:00:00.000000", "raw.order_lines@2025-12-02T00:00:00.000000"]),
+    ("timestamptz", "2025-12-01 23:30:00+01", "2025-12-01 23:30:00-05",
+     ["raw.order_lines@2025-12-01T22:30:00.000000", "raw.order_lines@2025-12-02T04:30:00.000000"]),
+])
+def test_a_loaded_at_date_or_time_with_zone_names_each_load_in_utc(demo, tmp_path, sql_type, first, second,
+                                                                   names):
+    """loaded_at may be a date or a timestamp with time zone: each distinct value is one load,
+    named by its time in UTC, and the second build reads only the second load."""
+    database = tmp_path / "build" / "segmentation.duckdb"
+
+    def load(part: pa.Table, loaded_at: str) -> None:
+        value = first if loaded_at == "first" else second
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(database)) as con:
+            con.register("part", part)
+            con.execute("create schema if not exists raw")
+            con.execute(f"create table if not exists raw.order_lines as "
+                        f"select *, cast(null as {sql_type}) as loaded_at from part where false")
+            con.execute(f"insert into raw.order_lines select *, cast('{value}' as {sql_type}) from part")
+
+    load(demo.slice(0, 600), "first")
+    first_build = run_dbt(tmp_path / "build", *REGISTER, vars=TABLE)
+    assert first_build.query(STAGED) == [(names[0],)]
+    load(demo.slice(600, 400), "second")
+    second_build = run_dbt(tmp_path / "build", *REGISTER, vars=TABLE)
+    assert second_build.query(STAGED) == [(names[1],)]
+    assert second_build.query("select source_file, size_bytes from int_input_files order by 1") \
+        == [(names[0], 600), (names[1], 400)]
+
+
+def test_a_loaded_at_that_is_not_a_time_stops_the_build_by_name(demo, tmp_path):
+    """loaded_at as text (or a number) is not read as a load time: one line naming the column,
+    its type and what to do."""
+    database = tmp_path / "build" / "segmentation.duckdb"
+    database.parent.mkdir(parents=True)
+    with duckdb.connect(str(database)) as con:
+        con.register("part", demo.slice(0, 100))
+        con.execute("create schema raw")
+        con.execute("create table raw.order_lines as select *, '2025-12-01' as loaded_at from part")
+    run = run_dbt(tmp_path / "build", *REGISTER, vars=TABLE, check=False)
+    assert run.returncode != 0
+    assert "Traceback" not in run.output, run.output[-3000:]
+    message = ("column loaded_at of table raw.order_lines is varchar: it must be a date or timestamp, "
+               "when the row's load arrived (rename it to read the whole table on every build)")
+    assert message in run.output, run.output[-3000:]
