@@ -24,6 +24,9 @@ ONLINE_RETAIL = ROOT.parent / "shared" / "data" / "online_retail_2010_2011.parqu
 # fixtures are built once), and the files that read the same session build share a worker.
 SHARED_BUILDS = {"demo_build": "demo builds", "demo_runs": "demo builds",
                  "online_retail_build": "online retail build"}
+# Files whose module fixtures only generate a little data: their tests (each its own builds) are
+# spread over the workers one by one, so the longest file does not set the suite's length.
+SPREAD_MODULES = {"test_daily_builds", "test_input_files", "test_input_safety", "test_inputs"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -34,6 +37,8 @@ def pytest_collection_modifyitems(config, items):
             groups.setdefault(item.module.__name__, shared[0])
     for item in items:
         module = item.module.__name__
+        if module in SPREAD_MODULES and module not in groups:
+            continue
         item.add_marker(pytest.mark.xdist_group(groups.get(module, module)))
 
 
