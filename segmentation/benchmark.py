@@ -326,22 +326,33 @@ def _labels_inertia_in_notebook_space(data: Path, db: Path) -> float:
                      for s in np.unique(labels)))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.benchmark`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="25000,1000000,10000000",
-                        help="customers per size, comma-separated")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench")
-    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+                        help="customers per size, comma-separated (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench",
+                        help="where each size's demo data is generated once and kept (default: data/bench)")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench",
+                        help="the builds' warehouses and results.json (default: build/bench)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md",
+                        help="the report written (default: docs/benchmarks.md)")
     parser.add_argument("--notebook-up-to", type=int, default=1_000_000,
-                        help="run the notebook baseline at sizes up to this many customers")
+                        help="run the notebook baseline at sizes up to this many customers "
+                             "(default: %(default)s)")
     parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the report from the last run's results.json in --work-dir")
-    parser.add_argument("--notebook", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--notebook-out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    internal = parser.add_argument_group("internal", "the benchmark runs the notebook baseline in a "
+                                         "subprocess of its own with these")
+    internal.add_argument("--notebook", type=Path, help="order lines file of the notebook baseline")
+    internal.add_argument("--k", type=int, help="k of the notebook baseline's fit")
+    internal.add_argument("--notebook-out", type=Path, help="where the baseline writes its timings (JSON)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.notebook:
         args.notebook_out.write_text(json.dumps(notebook(args.notebook, args.k)))
@@ -349,7 +360,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from segmentation.benchmark_report import write_report
 
     if args.report_only:
-        saved = json.loads((args.work_dir / "results.json").read_text())
+        saved_path = args.work_dir / "results.json"
+        if not saved_path.exists():
+            raise SystemExit(f"benchmark: no earlier run to report: {saved_path} does not exist "
+                             "(run the benchmark first, or point --work-dir at a run's folder)")
+        saved = json.loads(saved_path.read_text())
         write_report([SizeResult(**r) for r in saved["results"]], args.out, saved["command"])
         return
     threads = int(os.environ.get("SEGMENTATION_DUCKDB_THREADS", "2"))  # the profile's default

@@ -253,12 +253,15 @@ def benchmark_size(customers: int, data_dir: Path, work_dir: Path, notebook_from
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.benchmark_daily`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="25000,1000000,10000000",
-                        help="customers per size, comma-separated")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench")
-    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench")
+                        help="customers per size, comma-separated (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench",
+                        help="where each size's demo data and its load files are kept (default: data/bench)")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench",
+                        help="the builds' warehouses and daily_results.json (default: build/bench)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md",
                         help="the report whose Daily builds section is (re)written")
     parser.add_argument("--notebook-from", type=Path,
@@ -268,12 +271,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the section from the last run's daily_results.json in --work-dir")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from segmentation.benchmark_daily_report import write_daily_section
 
     saved_path = args.work_dir / "daily_results.json"
     if args.report_only:
+        if not saved_path.exists():
+            raise SystemExit(f"benchmark_daily: no earlier run to report: {saved_path} does not exist "
+                             "(run the benchmark first, or point --work-dir at a run's folder)")
         saved = json.loads(saved_path.read_text())
         results = [DailyResult.from_dict(r) for r in saved["results"]]
         write_daily_section(results, args.out, saved["command"], saved["finished_at"])

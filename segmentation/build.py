@@ -80,13 +80,18 @@ def acquire(db: Path, wait: bool = False) -> int:
     db.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise BuildInProgress(f"database {db} is locked by another build (PID {holder}); wait for it "
-                              "to finish, rerun with --wait, or set SEGMENTATION_DB_PATH to another file"
-                              ) from None
+        if not wait:
+            os.close(fd)
+            raise BuildInProgress(f"database {db} is locked by another build (PID {holder}); wait for it "
+                                  "to finish, rerun with --wait, or set SEGMENTATION_DB_PATH to another file"
+                                  ) from None
+        log.info("waiting for the build in progress on %s (PID %s, holding %s.lock) to finish; "
+                 "this build starts when it does", db, holder, db)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        log.info("the build in progress on %s finished: starting", db)
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     _check_not_open_elsewhere(db)
@@ -116,11 +121,19 @@ def run(dbt_args: list[str], wait: bool = False) -> int:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.build`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wait", action="store_true", help="wait for a build in progress instead of failing")
-    parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt, e.g. build")
-    args = parser.parse_args(argv)
+    parser.add_argument("--wait", action="store_true",
+                        help="when another build holds the database's lock (<database>.lock), say so and "
+                             "wait for it to finish instead of failing")
+    parser.add_argument("dbt_args", nargs=argparse.REMAINDER,
+                        help="arguments for dbt, e.g. build --profiles-dir .")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return run(args.dbt_args, wait=args.wait)

@@ -222,16 +222,28 @@ def extend(existing: Path, out: Path, seed: int, new_customer_share: float = 0.0
     return out, truth_path(out)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.demo_data`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=25_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path("data/demo/order_lines.parquet"))
+    parser.add_argument("--customers", type=int, default=25_000,
+                        help="customers to generate (default: %(default)s; ignored with --extend)")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="random seed: the same seed and size give the same file (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("data/demo/order_lines.parquet"),
+                        help="the order lines written, Parquet; the planted truth goes beside it "
+                             "(default: %(default)s)")
     parser.add_argument("--extend", type=Path, metavar="EXISTING",
                         help="append a month of orders and new customers to this demo file")
-    parser.add_argument("--new-customers-share", type=float, default=0.05)
-    parser.add_argument("--days", type=int, default=30)
-    args = parser.parse_args(argv)
+    parser.add_argument("--new-customers-share", type=float, default=0.05,
+                        help="with --extend: new customers as a share of the existing ones "
+                             "(default: %(default)s)")
+    parser.add_argument("--days", type=int, default=30,
+                        help="with --extend: days of orders appended (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.extend:
         out, truth = extend(args.extend, args.out, args.seed, args.new_customers_share, args.days)

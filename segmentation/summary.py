@@ -14,7 +14,8 @@ import duckdb
 
 
 def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
-    """Customers, chosen k, segment names and sizes, and rejected lines, as text."""
+    """Customers, chosen k, segment names and sizes, the segments renamed since the build before,
+    and rejected lines, as text."""
     if not db_path.exists():
         raise FileNotFoundError(f"no database at {db_path}: run `make build` first")
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -26,6 +27,10 @@ def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
         segments = con.execute(
             "select segment_id, segment_name, customers, share_of_customers, share_of_net_revenue "
             "from segment_profiles order by segment_id"
+        ).fetchall()
+        renamed = con.execute(
+            "select segment_id, previous_segment_name, segment_name from segment_history "
+            "where is_latest_run and is_renamed order by segment_id"
         ).fetchall()
         rejected = con.execute(
             "select rejection_reason, count(*) from fct_rejected_order_lines "
@@ -39,6 +44,9 @@ def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
         "segments:",
         *(f"  {sid:>2}  {name:<28} {n:>10,} customers  {sc:6.1%} of customers  "
           f"{sr:6.1%} of net revenue" for sid, name, n, sc, sr in segments),
+        *(["renamed since the last build: "
+           + ", ".join(f"segment {sid} {before!r} -> {after!r}" for sid, before, after in renamed)]
+          if renamed else []),
         "rejected order lines: " + (", ".join(f"{reason}: {n:,}" for reason, n in rejected) or "none"),
         f"results: {db_path} (marts dim_customers, segment_profiles, segment_k_sweep, segment_centroids, "
         "segment_model_runs, segment_history, segment_transitions, fct_segment_memberships, "
@@ -49,13 +57,22 @@ def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.summary`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path,
-                        default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")))
+                        default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),
+                        help="the warehouse to summarize (default: $SEGMENTATION_DB_PATH, else "
+                             "segmentation.duckdb)")
     parser.add_argument("--published", type=Path,
-                        default=Path(os.environ.get("SEGMENTATION_PUBLISH_DIR", "published")))
-    args = parser.parse_args(argv)
+                        default=Path(os.environ.get("SEGMENTATION_PUBLISH_DIR", "published")),
+                        help="the publish folder named in the summary (default: $SEGMENTATION_PUBLISH_DIR, "
+                             "else published)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     try:
         sys.stdout.write(summarize(args.db, args.published) + "\n")
     except (FileNotFoundError, duckdb.Error) as err:

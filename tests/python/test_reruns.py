@@ -165,6 +165,9 @@ def test_two_builds_at_once_one_fails_clearly_neither_corrupts(two_datasets, cle
     assert waiting.poll() is None, "the --wait build did not give up while the first was running"
     waited_output = waiting.communicate(timeout=600)[0]
     assert waiting.returncode == 0, waited_output[-3000:]
+    db = build_database(tmp_path)
+    assert (f"waiting for the build in progress on {db} (PID {started.pid}, holding {db}.lock) to finish; "
+            "this build starts when it does") in waited_output, waited_output[:3000]
     assert mart_digests(tmp_path) == clean_build[1]
 
 

@@ -8,6 +8,8 @@ small demo data serves every test here.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from test_bad_input import _case_lines, demo_rows, write_csv
 
-from conftest import ROOT, run_dbt, run_dbt_spark
+from conftest import ROOT, dbt_command, run_dbt, run_dbt_spark
 from segmentation.demo_data import generate
 
 pytestmark = pytest.mark.spark
@@ -210,3 +212,15 @@ def test_spark_imputes_as_duckdb(tmp_path):
     np.testing.assert_allclose(np.array([row[1:] for row in spark_training], dtype=float),
                                np.array([row[1:] for row in duckdb_training], dtype=float),
                                rtol=1e-9, atol=1e-9)
+
+
+def test_a_relative_spark_dir_gets_derby_s_log(tmp_path):
+    """SEGMENTATION_SPARK_DIR relative to the working directory (the default is build/spark):
+    Derby's log is written there, so its start-up banner does not go to standard output."""
+    cmd, env = dbt_command(tmp_path, "seed", "--select", "non_product_stock_codes", "--target", "spark")
+    spark_dir = tmp_path / "spark"
+    env |= {"SEGMENTATION_SPARK_DIR": os.path.relpath(spark_dir, ROOT), "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert (spark_dir / "derby.log").is_file()
+    assert "Apache Derby" not in proc.stdout + proc.stderr
