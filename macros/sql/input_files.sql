@@ -57,6 +57,7 @@
     registry from the files read now), and for commands that neither build nor test. A table
     input with loaded_at has its loads checked instead (check_input_loads). -#}
 {% macro check_input_files() -%}
+    {%- if execute -%}{%- do check_orders_table_not_blank() -%}{%- endif -%}
     {%- if execute and var('orders_table') and flags.WHICH in ['build', 'run', 'test'] -%}
         {{ return(check_input_loads()) }}
     {%- endif -%}

@@ -22,9 +22,20 @@
     {{ return(name) }}
 {%- endmacro %}
 
+{#- var orders_table set to an empty or blank string (an unset environment variable in
+    `--vars`, say) names no table: it stops the build by name instead of quietly reading
+    orders_path. Unset (null) reads orders_path. -#}
+{% macro check_orders_table_not_blank() -%}
+    {%- set name = var('orders_table') -%}
+    {%- if name is string and name.strip() == '' -%}
+        {{ exceptions.raise_compiler_error("var orders_table is '" ~ name ~ "', which names no table: set it to <schema>.<table>, or leave it unset (null) to read orders_path") }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- numbered=true: staging's read, which may add the reader's own line numbers (see
     input_line_number); other callers see the input's columns only. -#}
 {% macro orders_relation(numbered=false) -%}
+    {%- do check_orders_table_not_blank() -%}
     {%- if var('orders_table') -%}
         {%- do orders_table() -%}
         {%- if numbered and orders_load_column() -%}

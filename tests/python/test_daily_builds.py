@@ -781,3 +781,19 @@ def test_a_loaded_at_that_is_not_a_time_stops_the_build_by_name(demo, tmp_path):
     message = ("column loaded_at of table raw.order_lines is varchar: it must be a date or timestamp, "
                "when the row's load arrived (rename it to read the whole table on every build)")
     assert message in run.output, run.output[-3000:]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_orders_table_stops_the_build_instead_of_reading_orders_path(demo, tmp_path, blank):
+    """orders_table: '' (an unset environment variable in --vars, say) names no table: one line, and
+    nothing is read from orders_path."""
+    path = tmp_path / "orders.parquet"
+    pq.write_table(demo.slice(0, 100), path)
+    run = run_dbt(tmp_path / "build", *REGISTER, vars=demo_vars(path, orders_table=blank), check=False)
+    assert run.returncode != 0
+    assert "Traceback" not in run.output, run.output[-3000:]
+    assert (f"var orders_table is '{blank}', which names no table: set it to <schema>.<table>, or leave it "
+            "unset (null) to read orders_path") in run.output, run.output[-3000:]
+    with duckdb.connect(str(run.db)) as con:
+        tables = con.execute("select table_name from information_schema.tables").fetchall()
+    assert ("int_order_lines_validated",) not in tables
