@@ -16,7 +16,8 @@ import duckdb
 import pytest
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT
+from conftest import ROOT, run_dbt
+from segmentation.demo_data import generate
 from segmentation.report import TOP_CUSTOMERS, build_report, write_report
 
 SCREENSHOT = ROOT / "docs" / "report.png"
@@ -203,6 +204,21 @@ def test_report_names_the_currency_it_is_given(demo_build, tmp_path):
         con.execute("update segment_model_runs set currency = 'EUR'")
     document = build_report(db)
     assert "EUR" in document and f"({before})" not in document
+
+
+def test_a_run_log_stored_before_the_data_period_and_currency_gets_them(tmp_path):
+    """A warehouse built before the run registry recorded the data period and the currency: the
+    next build appends the columns (null on old runs) and the report shows the new run's."""
+    orders, _ = generate(300, 7, tmp_path / "order_lines.parquet")
+    orders_vars = {"orders_format": "demo", "orders_path": str(orders)}
+    first = run_dbt(tmp_path / "build", "build", vars=orders_vars)
+    with duckdb.connect(str(first.db)) as con:
+        for column in ("first_ordered_at", "last_ordered_at", "currency"):
+            con.execute(f"alter table int_segment_run_log drop column {column}")
+    run_dbt(tmp_path / "build", "build", vars={**orders_vars, "currency": "EUR"})
+    runs = first.query("select currency, first_ordered_at is null from segment_model_runs order by run_at")
+    assert runs == [(None, True), ("EUR", False)]
+    assert "EUR (every amount of money" in build_report(first.db)
 
 
 def test_report_on_real_data_says_which_lines_were_not_used(online_retail_build, tmp_path):
