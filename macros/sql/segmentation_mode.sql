@@ -8,6 +8,17 @@
     {{ return(var('segmentation_mode')) }}
 {%- endmacro %}
 
+{#- Var currency: the code of the currency every money value is in (net spending, revenue),
+    named in the report's money columns and in the run registry. Checked to be 1 to 8 letters
+    or currency symbols, so it is plain text wherever it is shown. -#}
+{% macro currency() -%}
+    {%- set code = var('currency') | string -%}
+    {%- if not modules.re.fullmatch('[A-Za-z$€£¥₹]{1,8}', code) -%}
+        {{ exceptions.raise_compiler_error("var currency must be a currency code such as GBP or EUR (1 to 8 letters), got '" ~ code ~ "'") }}
+    {%- endif -%}
+    {{ return(code) }}
+{%- endmacro %}
+
 {#- The stored model history readers may use, as a subquery: the fits of accepted builds (and,
     in fit mode, this build's own fit) of the model in fit mode, of the same table read as a
     source in score mode (where the fitting models are disabled). A rejected, failed or killed

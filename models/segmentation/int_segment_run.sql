@@ -11,7 +11,8 @@ final as (
         cast('{{ orders_format() }}' as {{ dbt.type_string() }}) as orders_format,
         cast('{{ (var("orders_table") or orders_path()) | replace("'", "''") }}' as {{ dbt.type_string() }})
             as orders_input,
-        cast('{{ dbt_version }}' as {{ dbt.type_string() }}) as dbt_version
+        cast('{{ dbt_version }}' as {{ dbt.type_string() }}) as dbt_version,
+        cast('{{ currency() }}' as {{ dbt.type_string() }}) as currency
 )
 
 select * from final

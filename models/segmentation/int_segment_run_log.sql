@@ -1,6 +1,8 @@
-{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false,
+          on_schema_change='append_new_columns') }}
 {#- Append-only: one row per build (fit or score), written once the customers are scored.
-    A score build repeats the description of the fit whose model it applied. -#}
+    A score build repeats the description of the fit whose model it applied. A log stored
+    before a column was added (the data period, currency) gets it, null on old rows. -#}
 
 with
 
@@ -19,7 +21,11 @@ model as (
 ),
 
 input_lines as (
-    select count(*) as input_lines, sum(case when is_valid then 1 else 0 end) as valid_lines
+    select
+        count(*) as input_lines,
+        sum(case when is_valid then 1 else 0 end) as valid_lines,
+        min(case when is_valid then ordered_at end) as first_ordered_at,
+        max(case when is_valid then ordered_at end) as last_ordered_at
     from {{ ref('int_order_lines_validated') }}
 ),
 
@@ -66,6 +72,9 @@ final as (
         run.orders_input,
         cast(input_lines.input_lines as bigint) as input_lines,
         cast(input_lines.valid_lines as bigint) as valid_lines,
+        cast(input_lines.first_ordered_at as timestamp) as first_ordered_at,
+        cast(input_lines.last_ordered_at as timestamp) as last_ordered_at,
+        run.currency,
         cast(customers.customers as bigint) as customers,
         fit_description.sample_size,
         fit_description.k,

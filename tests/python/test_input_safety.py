@@ -44,6 +44,7 @@ INJECTIONS = [
     ("sample size", {"segmentation_sample_size": f"100{PAYLOAD}"},
      "var segmentation_sample_size must be a whole number >= 1"),
     ("segment count", {"segment_count": f"3{PAYLOAD}"}, "segment_count must be a whole number"),
+    ("currency", {"currency": f"GBP{PAYLOAD}"}, "var currency must be a currency code"),
 ]
 
 
