@@ -256,13 +256,22 @@ def write_report(db_path: Path, out: Path) -> Path:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.report`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path,
-                        default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")))
+                        default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),
+                        help="the warehouse whose marts the report shows (default: $SEGMENTATION_DB_PATH, "
+                             "else segmentation.duckdb)")
     parser.add_argument("--out", type=Path,
-                        default=Path(os.environ.get("SEGMENTATION_PUBLISH_DIR", "published")) / "report.html")
-    args = parser.parse_args(argv)
+                        default=Path(os.environ.get("SEGMENTATION_PUBLISH_DIR", "published")) / "report.html",
+                        help="the HTML file written (default: report.html in $SEGMENTATION_PUBLISH_DIR, "
+                             "else published/report.html)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         write_report(args.db, args.out)

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 
-TOOLS = ["build", "summary", "demo_data", "benchmark", "benchmark_daily"]
+TOOLS = ["build", "summary", "report", "demo_data", "benchmark", "benchmark_daily"]
 
 
 @pytest.mark.parametrize("tool", TOOLS)
