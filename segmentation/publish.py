@@ -13,7 +13,12 @@ live and its leftovers are removed (at once, or by the next publish).
 An append-only mart (the membership history, one row per customer per build) is not copied
 whole every build: each build adds one Parquet file of the rows not yet published under
 `history/<mart>/`, and the published database reads the files of its own snapshot through a
-view, so publishing costs the new rows only.
+view, so publishing costs the new rows only. The view names the files relative to the folder,
+so the folder reads wherever it is mounted (readers resolve them with `file_search_path`, see
+segmentation.published).
+
+The DuckDB file is written in the storage format of DuckDB 1.1 (STORAGE_VERSION), which every
+DuckDB since reads: BI drivers bundle older DuckDBs than the one dbt runs.
 
 The folder belongs to one warehouse: `warehouse.json` records the warehouse's id on the first
 publish, and a build of another warehouse (or of a deleted and rebuilt one) is refused instead
@@ -38,9 +43,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from segmentation.published import PUBLISHED_DATABASE
+
 log = logging.getLogger(__name__)
 
-PUBLISHED_DATABASE = "segmentation.duckdb"
 CURRENT_SNAPSHOT = "current"
 SNAPSHOTS = "snapshots"
 STATUS_TABLE = "published_marts"
@@ -51,6 +57,11 @@ LOCK = "publish.lock"
 PARTIAL = ".partial"
 SNAPSHOTS_KEPT = 2  # the live snapshot and the one before it (readers may still hold it open)
 LOCK_TIMEOUT_SECONDS = 600
+# The oldest DuckDB storage format the published file is written in (DuckDB 1.1 and later read it).
+STORAGE_VERSION: str | None = "v1.1.0"
+HISTORY_VIEW_COMMENT = (
+    "Reads history/ Parquet files named relative to the published folder: set file_search_path "
+    "to that folder (segmentation.published.connect_published does), or run in it.")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -264,14 +275,17 @@ def _write_database(snapshot: Path, publish_dir: Path, tables: list[str],
     """The snapshot's DuckDB file: one table per Parquet file and one view per append-only mart
     over its history files, checkpointed whole (no write-ahead log)."""
     target = snapshot / PUBLISHED_DATABASE
-    with duckdb.connect(str(target)) as con:
+    config = {"storage_compatibility_version": STORAGE_VERSION} if STORAGE_VERSION else {}
+    with duckdb.connect(str(target), config=config) as con:
         for table in tables:
             con.execute(f"create table {table} as select * from read_parquet(?)",
                         [str(snapshot / f"{table}.parquet")])
+        # the view's paths are relative to the folder, wherever it is mounted; creating it reads them
+        con.execute(f"set file_search_path = {_sql_literal(str(publish_dir.resolve()))}")
         for mart, files in history_files.groupby("mart"):
-            paths = ", ".join(_sql_literal(str((publish_dir / path).resolve()))
-                              for path in sorted(set(files["path"])))
+            paths = ", ".join(_sql_literal(path) for path in sorted(set(files["path"])))
             con.execute(f"create view {mart} as select * from read_parquet([{paths}])")
+            con.execute(f"comment on view {mart} is {_sql_literal(HISTORY_VIEW_COMMENT)}")
         con.execute("checkpoint")
     if target.with_name(target.name + ".wal").exists():
         raise RuntimeError(f"{target}: DuckDB left a write-ahead log; the file is not complete")
@@ -346,3 +360,4 @@ def _drop_old_snapshots(publish_dir: Path) -> None:
                    if p.is_dir() and not p.name.endswith(PARTIAL) and p.name < live.name)
     for old in older[:len(older) - (SNAPSHOTS_KEPT - 1)]:
         shutil.rmtree(old)
+

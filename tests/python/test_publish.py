@@ -20,6 +20,7 @@ import segmentation.publish as publishing
 from conftest import ROOT, dbt_command, run_dbt
 from segmentation.demo_data import generate
 from segmentation.publish import HISTORY, PUBLISHED_DATABASE, SNAPSHOTS, SNAPSHOTS_KEPT, publish_marts
+from segmentation.published import connect_published
 
 # The build's fast settings: the test is about publishing, not about the k sweep.
 FAST = {"orders_format": "demo", "segmentation_k_max": 6, "segmentation_n_init": 3}
@@ -49,7 +50,8 @@ def _complete(row) -> tuple[str, int]:
 
 
 def _state(published: Path) -> tuple[str, int]:
-    with duckdb.connect(str(published), read_only=True) as con:
+    """The published state as a reader that connects anew sees it, in this process."""
+    with connect_published(published) as con:
         return _complete(con.execute(STATE).fetchone())
 
 
@@ -87,6 +89,9 @@ def test_a_reader_sees_the_previous_complete_run_until_the_next_is_published(tmp
     held = HeldReader(published)
     before = held.state()
     assert before[1] == 2_000
+    # a notebook: a connection held open in this process (DuckDB caches its database instance)
+    notebook = duckdb.connect(str(published), read_only=True)
+    assert _complete(notebook.execute(STATE).fetchone()) == before
 
     # A failed build publishes nothing.
     failed = run_dbt(workdir, "build", vars={**FAST, "orders_path": str(tmp_path / "missing.parquet")},
@@ -108,6 +113,11 @@ def test_a_reader_sees_the_previous_complete_run_until_the_next_is_published(tmp
 
     after = _state(published)
     assert after[1] == 3_000 and after[0] != before[0]
+    with duckdb.connect(str(workdir / "segmentation.duckdb"), read_only=True) as warehouse:
+        built = warehouse.execute("select run_id from segment_model_runs where is_latest").fetchone()[0]
+    assert after[0] == built, "a new connection in the notebook's process reads the new build"
+    assert _complete(notebook.execute(STATE).fetchone()) == before, "the open one keeps its snapshot"
+    notebook.close()
     assert len(fresh_seen) >= 20, "the readers should have queried many times during the build"
     assert set(held_seen) == {before}, "the open connection keeps its complete snapshot"
     # Reconnecting readers see the previous run until the swap, then only the new one.
@@ -150,7 +160,7 @@ def test_append_only_history_is_published_one_file_per_run(tmp_path):
                                  publish_dir, run, warehouse=WAREHOUSE, append_only={"memberships": "run_id"})
 
         publish("run-0")
-        held = duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True)
+        held = connect_published(publish_dir)
         orphan = publish_dir / HISTORY / "memberships" / "left_by_a_failed_build.parquet"
         con.execute(f"copy (select 'run-x' as run_id, 0 as customer) to '{orphan}'")
         con.execute("insert into memberships select 'run-1', range from range(5)")
@@ -162,15 +172,64 @@ def test_append_only_history_is_published_one_file_per_run(tmp_path):
                 == [("run-1",)]
         assert status.set_index("mart")["row_count"].to_dict() == {"state": 1, "memberships": 9}
         assert held.execute(per_run).fetchall() == [("run-0", 4)]
-        held.close()  # one process shares one instance per path: close it before reopening
-        with duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True) as fresh:
+        with connect_published(publish_dir) as fresh:  # while the held one is still open
             assert fresh.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5)]
+        held.close()
 
         publish_dir = publish_dir.rename(tmp_path / "moved")
         con.execute("insert into memberships select 'run-2', range from range(2)")
         publish("run-2")
-        with duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True) as moved:
+        with connect_published(publish_dir) as moved:
             assert moved.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5), ("run-2", 2)]
+
+
+def test_a_new_connection_in_the_same_process_reads_the_new_run(tmp_path):
+    """A notebook holds a connection to the published file; a build publishes a new run; a new
+    connection opened in the same process reads the new run, the held one its own."""
+    with duckdb.connect() as con:
+        con.execute("create table t as select range as id from range(5)")
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-0", warehouse=WAREHOUSE)
+        run = "select distinct dbt_invocation_id from published_marts"
+        notebook = duckdb.connect(str(tmp_path / PUBLISHED_DATABASE), read_only=True)
+        assert notebook.execute(run).fetchall() == [("run-0",)]
+        con.execute("insert into t values (5)")
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-1", warehouse=WAREHOUSE)
+        for path in (tmp_path, tmp_path / PUBLISHED_DATABASE):  # the folder or its database file
+            with connect_published(path) as fresh:
+                assert fresh.execute(run).fetchall() == [("run-1",)]
+                assert fresh.execute("select count(*) from some_mart").fetchone()[0] == 6
+        assert notebook.execute(run).fetchall() == [("run-0",)], "the held connection keeps its run"
+        notebook.close()
+        with pytest.raises(FileNotFoundError, match=r"no published run here \(build first"):
+            connect_published(tmp_path / "nothing_published")
+
+
+def test_the_published_history_reads_wherever_the_folder_is_mounted(tmp_path):
+    """The folder copied to another path (a container's mount) and the original removed: the
+    history view reads the copy's files, through connect_published, with file_search_path set to
+    the folder, or with the folder as the working directory."""
+    publish_dir = tmp_path / "published"
+    per_run = "select run_id, count(*) from memberships group by 1 order by 1"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+        for run in ("run-1", "run-2"):
+            publish_marts({"memberships": con.table("memberships")}, publish_dir, run, warehouse=WAREHOUSE,
+                          append_only={"memberships": "run_id"})
+            con.execute(f"insert into memberships select '{run}', range from range(3)")
+    expected = [("run-0", 4), ("run-1", 3)]
+    assert len(list((publish_dir / HISTORY / "memberships").iterdir())) == 2
+    mounted = shutil.copytree(publish_dir, tmp_path / "elsewhere" / "published", symlinks=True)
+    shutil.rmtree(publish_dir)
+
+    with connect_published(mounted) as con:
+        assert con.execute(per_run).fetchall() == expected
+    with duckdb.connect(str(mounted / PUBLISHED_DATABASE), read_only=True) as con:
+        con.execute(f"set file_search_path = '{mounted}'")
+        assert con.execute(per_run).fetchall() == expected
+    in_folder = subprocess.run(
+        [sys.executable, "-c", "import duckdb; print(duckdb.connect('segmentation.duckdb', read_only=True)"
+         f".execute({per_run!r}).fetchall())"], cwd=mounted, capture_output=True, text=True)
+    assert in_folder.stdout.strip() == str(expected), in_folder.stderr
 
 def _partial_files(publish_dir: Path) -> list[Path]:
     """What a publish writes under a temporary name, anywhere in the folder."""
@@ -189,7 +248,7 @@ def _live_runs(publish_dir: Path) -> tuple[list, list]:
 
 def _history(publish_dir: Path, mart: str = "fct_segment_memberships") -> list[tuple]:
     """Rows per run of the published append-only mart."""
-    with duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True) as con:
+    with connect_published(publish_dir) as con:
         return con.execute(f"select run_id, count(*) from {mart} group by 1 order by 1").fetchall()
 
 
