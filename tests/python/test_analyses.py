@@ -15,11 +15,13 @@ ANALYSES = ("compare_two_segments", "revenue_by_segment_and_month", "top_custome
 
 
 def _compile(demo_build, demo_data, tmp_path: Path, **vars) -> dict[str, str]:
-    """`dbt compile` of every analysis against the demo build's warehouse, with its own target
-    dir (so the session build's artefacts are left alone): {analysis: compiled SQL}."""
+    """`dbt compile` of every analysis in its own target dir (the session build's artefacts are
+    left alone): {analysis: compiled SQL}. The warehouse file is named uci.duckdb, as a user's
+    own may be: a compiled relation naming the warehouse's catalog (uci.main.dim_customers)
+    would then resolve neither in published/segmentation.duckdb nor in the demo warehouse."""
     run_dbt(tmp_path, "compile", "--select", "resource_type:analysis",
             vars={"orders_format": "demo", "orders_path": str(demo_data), **vars},
-            env={"SEGMENTATION_DB_PATH": str(demo_build.db),
+            env={"SEGMENTATION_DB_PATH": str(tmp_path / "uci.duckdb"),
                  "SEGMENTATION_PUBLISH_DIR": str(demo_build.db.parent / "published")})
     compiled = tmp_path / "target" / "compiled" / "segmentation" / "analyses"
     return {path.stem: path.read_text() for path in compiled.glob("*.sql")}
@@ -94,3 +96,11 @@ def test_an_unknown_segment_id_is_an_error_naming_it_and_the_ids_there_are(
             message = str(raised.value)
             assert f"var {var} = {unknown}: no segment {unknown}" in message, message
             assert f"segments are {existing}" in message, message
+
+
+def test_an_analysis_cannot_read_a_model_that_is_not_published(tmp_path):
+    """published_ref names public marts only: the published file holds nothing else."""
+    sql = "select * from {{ published_ref('int_order_lines_validated') }}"
+    run = run_dbt(tmp_path, "compile", "--inline", sql, check=False)
+    assert run.returncode != 0
+    assert "reads int_order_lines_validated, which is not a public mart and so is not published" in run.output
