@@ -1,9 +1,9 @@
-{#- A public mart as the analyses name it: on DuckDB by its table name alone, which resolves in
-    the published file (published/segmentation.duckdb holds the marts in its default schema)
-    and in the warehouse's default schema alike, where ref() names the warehouse's catalog
-    (segmentation.main.dim_customers) and fails against the published file. Elsewhere (Spark)
-    the marts are the shared tables BI tools read, so the full name. Stops the compile when the
-    model is not a public mart: only those are published.
+{#- A public mart as the analyses name it. On DuckDB by its table name alone: ref() names the
+    warehouse's catalog (uci.main.dim_customers for a warehouse file uci.duckdb), which the
+    published file does not have, while the table name resolves both in
+    published/segmentation.duckdb and in the warehouse (marts in the default schema, main).
+    Elsewhere (Spark) the full name: there the marts are the shared tables BI tools read.
+    Stops the compile when the model is not a public mart: only those are published.
     Arguments: model_name - a public mart, e.g. 'dim_customers'. -#}
 {% macro published_ref(model_name) -%}
     {%- set relation = ref(model_name) -%}
