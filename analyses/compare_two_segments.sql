@@ -1,23 +1,29 @@
 {#- Two segments side by side on every feature, with the ratio of their means.
-    dbt compile --select compare_two_segments --vars '{segment_a: 1, segment_b: 2}' -#}
-{%- set segment_a = var('segment_a', 1) | int -%}
-{%- set segment_b = var('segment_b', 2) | int %}
+    dbt compile --select compare_two_segments --vars '{segment_a: 1, segment_b: 2}'
+    An id segment_profiles does not hold stops the query, naming the ids there are. -#}
 
 with
 
 profiles as (
-    select * from {{ ref('segment_profiles') }}
+    select * from {{ published_ref('segment_profiles') }}
+),
+
+chosen as (
+    select
+        {{ known_segment_id('segment_a', 1, published_ref('segment_profiles')) }} as segment_a,
+        {{ known_segment_id('segment_b', 2, published_ref('segment_profiles')) }} as segment_b
 ),
 
 {% for feature in customer_features() -%}
 {{ feature }}__compared as (
     select
         '{{ feature }}' as feature,
-        max(case when segment_id = {{ segment_a }} then mean_{{ feature }} end) as mean_a,
-        max(case when segment_id = {{ segment_b }} then mean_{{ feature }} end) as mean_b,
-        max(case when segment_id = {{ segment_a }} then median_{{ feature }} end) as median_a,
-        max(case when segment_id = {{ segment_b }} then median_{{ feature }} end) as median_b
+        max(case when profiles.segment_id = chosen.segment_a then profiles.mean_{{ feature }} end) as mean_a,
+        max(case when profiles.segment_id = chosen.segment_b then profiles.mean_{{ feature }} end) as mean_b,
+        max(case when profiles.segment_id = chosen.segment_a then profiles.median_{{ feature }} end) as median_a,
+        max(case when profiles.segment_id = chosen.segment_b then profiles.median_{{ feature }} end) as median_b
     from profiles
+    cross join chosen
 ),
 
 {% endfor -%}

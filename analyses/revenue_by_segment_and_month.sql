@@ -1,28 +1,24 @@
-{#- Net revenue (purchases minus returns) per segment and calendar month, traced to the
-    valid order lines. -#}
+{#- Net revenue (purchases minus returns) per segment and calendar month, with each segment's
+    share of the month: from the published mart segment_monthly_revenue, which sums the valid
+    order lines. -#}
 
 with
 
-order_lines as (
-    select customer_id, ordered_at, line_value
-    from {{ ref('int_order_lines_validated') }}
-    where is_valid
-),
-
-customers as (
-    select customer_id, segment_id, segment_name from {{ ref('dim_customers') }}
+months as (
+    select * from {{ published_ref('segment_monthly_revenue') }}
 ),
 
 final as (
     select
-        customers.segment_id,
-        customers.segment_name,
-        {{ dbt.date_trunc('month', 'order_lines.ordered_at') }} as order_month,
-        count(distinct order_lines.customer_id) as active_customers,
-        sum(order_lines.line_value) as net_revenue
-    from order_lines
-    inner join customers on order_lines.customer_id = customers.customer_id
-    group by customers.segment_id, customers.segment_name, {{ dbt.date_trunc('month', 'order_lines.ordered_at') }}
+        segment_id,
+        segment_name,
+        order_month,
+        active_customers,
+        net_revenue,
+        cast(net_revenue as double)
+            / nullif(cast(sum(net_revenue) over (partition by order_month) as double), 0)
+            as share_of_month_net_revenue
+    from months
     order by order_month, segment_id
 )
 

@@ -1,10 +1,11 @@
 {#- The customers of one segment who spend most, with how typical they are of it.
-    dbt compile --select top_customers_of_segment --vars '{segment_id: 1, top_n: 50}' -#}
+    dbt compile --select top_customers_of_segment --vars '{segment_id: 1, top_n: 50}'
+    An id segment_profiles does not hold stops the query, naming the ids there are. -#}
 
 with
 
 customers as (
-    select * from {{ ref('dim_customers') }}
+    select * from {{ published_ref('dim_customers') }}
 ),
 
 final as (
@@ -18,7 +19,7 @@ final as (
         recency_days,
         distance_to_centroid
     from customers
-    where segment_id = {{ var('segment_id', 1) | int }}
+    where segment_id = {{ known_segment_id('segment_id', 1, published_ref('segment_profiles')) }}
     order by net_spending desc, customer_id
     limit {{ var('top_n', 50) | int }}
 )

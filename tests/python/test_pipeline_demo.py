@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import run_dbt, undocumented_nodes
+from conftest import undocumented_nodes
 from segmentation.demo_data import PLANTED_SEGMENTS, truth_path
 from segmentation.kmeans import FitSettings, fit
 from segmentation.summary import summarize
@@ -87,17 +87,6 @@ def test_summary_names_the_segments(demo_build):
     assert ": fit build, customers scored with a new fit" in text
     for name in ("Heavy returners", "Loyal high spenders", "One-order newcomers", "Regulars"):
         assert name in text
-
-
-def test_analyses_compile_and_run(demo_build, demo_data):
-    workdir = demo_build.db.parent
-    run_dbt(workdir, "compile", "--select", "resource_type:analysis",
-            vars={"orders_format": "demo", "orders_path": str(demo_data)})
-    compiled = sorted((workdir / "target" / "compiled" / "segmentation" / "analyses").glob("*.sql"))
-    assert len(compiled) == 3
-    with duckdb.connect(str(demo_build.db), read_only=True) as con:
-        for path in compiled:
-            assert con.execute(path.read_text()).fetchall(), f"{path.name} returned no rows"
 
 
 def test_docs_generate_and_everything_is_documented(demo_build, demo_data):
