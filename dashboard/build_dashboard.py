@@ -73,24 +73,28 @@ def line_chart(x: str, metric_sql: str, label: str) -> dict:
     }
 
 
-def layout(title: str, items: list[tuple[str, object]]) -> dict:
-    """position_json: each item in its own full-width row; ("chart", slice) or ("markdown", text)."""
+SMALL = 28  # grid units (8 px) of a chart with a few rows; others get 50
+
+
+def layout(title: str, items: list[tuple]) -> dict:
+    """position_json: each item in its own full-width row; ("chart", slice[, height]) or
+    ("markdown", text)."""
     position = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
         "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
         "HEADER_ID": {"type": "HEADER", "id": "HEADER_ID", "meta": {"text": title}},
     }
-    for number, (kind, item) in enumerate(items):
+    for number, (kind, item, *height) in enumerate(items):
         row, node = f"ROW-{number}", f"{kind.upper()}-{number}"
         position["GRID_ID"]["children"].append(row)
         position[row] = {"type": "ROW", "id": row, "children": [node], "parents": ["ROOT_ID", "GRID_ID"],
                          "meta": {"background": "BACKGROUND_TRANSPARENT"}}
         if kind == "chart":
             meta = {"chartId": item.id, "uuid": str(item.uuid), "sliceName": item.slice_name,
-                    "width": 12, "height": 60}
+                    "width": 12, "height": height[0] if height else 50}
         else:
-            meta = {"code": item, "width": 12, "height": 30}
+            meta = {"code": item, "width": 12, "height": 20 + 4 * item.count("\n")}
         position[node] = {"type": kind.upper(), "id": node, "children": [], "meta": meta,
                           "parents": ["ROOT_ID", "GRID_ID", row]}
     return position
@@ -141,8 +145,8 @@ def build(published: Path) -> list[str]:
         db.session.flush()
         return made
 
-    def dashboard(title: str, slug: str, items: list[tuple[str, object]]) -> None:
-        charts = [item for kind, item in items if kind == "chart"]
+    def dashboard(title: str, slug: str, items: list[tuple]) -> None:
+        charts = [item for kind, item, *_ in items if kind == "chart"]
         db.session.add(Dashboard(dashboard_title=title, slug=slug, published=True, slices=charts,
                                  position_json=json.dumps(layout(title, items)),
                                  json_metadata=json.dumps({})))
@@ -152,12 +156,13 @@ def build(published: Path) -> list[str]:
     dashboard("Customer segments", "segments", [
         ("chart", chart("Segments", "segment_profiles", raw_table(
             ["segment_id", "segment_name", "suggested_action", "customers", "share_of_customers",
-             "net_revenue", "share_of_net_revenue"], order_by=[("segment_id", True)]))),
+             "net_revenue", "share_of_net_revenue"], order_by=[("segment_id", True)])),
+         20 + 6 * len(segments)),
         ("chart", chart("Customers per segment", "segment_profiles",
                         bar_chart("segment_name", "sum(customers)", "customers"))),
         ("chart", chart("Latest run", "segment_model_runs", raw_table(
             ["run_id", "run_at", "segmentation_mode", "orders_input", "input_lines", "valid_lines",
-             "customers", "k", "chosen_by"], where="is_latest"))),
+             "customers", "k", "chosen_by"], where="is_latest")), SMALL),
         ("markdown", f"### Segment pages\n{links}\n\n### More\n"
                      "- [Movements between runs](/superset/dashboard/movements/)\n"
                      "- [How k was chosen](/superset/dashboard/choosing-k/)\n"
@@ -168,10 +173,10 @@ def build(published: Path) -> list[str]:
         dashboard(f"Segment {segment_id}: {name}", f"segment-{segment_id}", [
             ("chart", chart(f"{name}: size and revenue", "segment_profiles", raw_table(
                 ["segment_name", "suggested_action", "customers", "share_of_customers", "net_revenue",
-                 "share_of_net_revenue"], where=where))),
+                 "share_of_net_revenue"], where=where)), SMALL),
             ("chart", chart(f"{name}: profile", "segment_profiles", raw_table(
                 [c.column_name for c in datasets["segment_profiles"].columns
-                 if c.column_name.startswith(("mean_", "median_"))], where=where))),
+                 if c.column_name.startswith(("mean_", "median_"))], where=where)), SMALL),
             ("chart", chart(f"{name}: top {TOP_CUSTOMERS:,} customers by net spending", "dim_customers",
                             raw_table(
                 ["customer_id", "net_spending", "gross_spending", "orders", "units_ordered", "return_rate",
@@ -198,7 +203,7 @@ def build(published: Path) -> list[str]:
     ])
     dashboard("Input lines not used", "rejected-lines", [
         ("chart", chart("Input lines read and used", "segment_model_runs", raw_table(
-            ["run_id", "input_lines", "valid_lines"], where="is_latest"))),
+            ["run_id", "input_lines", "valid_lines"], where="is_latest")), SMALL),
         ("chart", chart("Lines not used, by reason", "fct_rejected_order_lines", summed_table(
             ["rejection_reason"], {"lines": "count(*)", "value": "sum(line_value)"}))),
     ])
