@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 25000
 DEMO_SEED ?= 42
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build build-spark test bench install install-dev install-spark chromium demo-data lint clean
+.PHONY: build build-spark test bench install install-dev install-spark install-dashboard dashboard dashboard-serve chromium demo-data lint clean
 
 build: install $(DEMO_DATA)
 	$(BIN)/python -m segmentation.build build --profiles-dir .
@@ -25,7 +25,7 @@ build-spark: install-spark $(DEMO_DATA)
 # beside the rest (its report follows), which itself runs on TEST_WORKERS pytest-xdist workers;
 # the target fails when either fails. Both print their slowest tests.
 TEST_WORKERS ?= 2
-test: install-dev chromium
+test: install-dev install-dashboard chromium
 	mkdir -p build
 	$(BIN)/pytest -m spark --basetemp build/pytest-spark --durations=15 > build/test-spark.log 2>&1 & spark=$$!; \
 	$(BIN)/pytest -m "not spark" -n $(TEST_WORKERS) --dist loadgroup --durations=40; others=$$?; \
@@ -63,6 +63,26 @@ $(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
 	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
 	touch $@
 
+# The dashboards: Apache Superset in its own environment (it pins SQLAlchemy 1.4 and Flask
+# versions the project does not share), reading the last build's published/segmentation.duckdb.
+SUPERSET_VENV := .venv-superset
+SUPERSET := SUPERSET_CONFIG_PATH=$(CURDIR)/dashboard/superset_config.py $(SUPERSET_VENV)/bin
+PUBLISH_DIR ?= $(or $(SEGMENTATION_PUBLISH_DIR),published)
+DASHBOARD_PORT ?= 8088
+install-dashboard: $(SUPERSET_VENV)/.installed
+
+$(SUPERSET_VENV)/.installed: dashboard/requirements.txt
+	test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SUPERSET_VENV)/bin/python -m pip install --quiet -r dashboard/requirements.txt
+	touch $@
+
+dashboard: install-dashboard
+	$(SUPERSET)/python dashboard/build_dashboard.py --published $(PUBLISH_DIR)
+
+dashboard-serve: dashboard
+	$(SUPERSET)/superset run -h 127.0.0.1 -p $(DASHBOARD_PORT) --with-threads
+
 # The report test opens the report in Debian's headless Chromium.
 chromium:
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && \
@@ -76,4 +96,4 @@ lint: install-dev
 	$(BIN)/ruff check segmentation tests
 
 clean:
-	rm -rf target logs data/demo data/bench build/bench build/spark published segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock
+	rm -rf target logs data/demo data/bench build/bench build/spark build/dashboard published segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock
