@@ -24,9 +24,10 @@ VALIDATE = ("build", "--select", "+fct_rejected_order_lines", "--indirect-select
 # ... and the registry of the files read (int_input_files).
 REGISTER = ("build", "--select", "+fct_rejected_order_lines", "int_input_files",
             "--indirect-selection", "cautious")
-# ... and the customer features (int_customer_order_totals, int_customers_featurized).
+# ... and the customer features (int_customer_order_totals, int_customers_featurized) and the
+# customers' monthly totals.
 FEATURES = ("build", "--select", "+fct_rejected_order_lines", "int_input_files", "+int_customers_featurized",
-            "--indirect-selection", "cautious")
+            "int_customer_monthly_totals", "--indirect-selection", "cautious")
 REGISTRY = ("select source_file, size_bytes, modified_at, first_read_in_run, first_read_at "
             "from int_input_files order by source_file")
 
@@ -296,10 +297,12 @@ VALIDATED = ("select source_file, source_line_number, order_id, customer_id, ord
 
 FEATURED = "select * exclude (totals_as_of) from int_customer_order_totals natural join " \
     "int_customers_featurized order by customer_id"
+MONTHLY = "select customer_id, order_month, net_value from int_customer_monthly_totals order by 1, 2"
 # The marts of a whole build (none holds a run id or a build time).
 MARTS = ("select * from dim_customers order by customer_id",
          "select * from segment_profiles order by segment_id",
-         "select * from fct_rejected_order_lines order by source_file, source_line_number")
+         "select * from fct_rejected_order_lines order by source_file, source_line_number",
+         "select * from segment_monthly_revenue order by segment_id, order_month")
 
 
 def planted_days(demo: pa.Table, directory) -> list:
@@ -351,6 +354,7 @@ def test_day_by_day_builds_equal_a_build_from_scratch(demo, tmp_path):
         scratch = run_dbt(tmp_path / f"scratch_{day}", *command, vars=glob)
         assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"day {day}"
         assert daily.query(FEATURED) == scratch.query(FEATURED), f"day {day}"
+        assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"day {day}"
         customer_seen.append(daily.query("select count(*) from int_customers_featurized "
                                          "where customer_id = 'C88888888'")[0][0])
     assert customer_seen == [1, 1, 0, 0]
@@ -415,6 +419,7 @@ def test_uci_month_by_month_equals_a_build_from_scratch(online_retail_data, tmp_
     scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
     assert daily.query(VALIDATED) == scratch.query(VALIDATED)
     assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query(MONTHLY) == scratch.query(MONTHLY)
     assert daily.query(verdict) == [(None,)]
     assert daily.query("select count(*), count(distinct rejection_reason) from int_order_lines_validated "
                        "where order_id = '536365'") == [(9, 1)]
@@ -605,6 +610,7 @@ def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path
             scratch = run_dbt(tmp_path / f"scratch_{day}", *FEATURES, vars=TABLE)
             assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"day {day}"
             assert daily.query(FEATURED) == scratch.query(FEATURED), f"day {day}"
+            assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"day {day}"
     assert customer_seen == [1, 1, 0, 0]
     assert daily.query("select source_file, size_bytes, modified_at from int_input_files order by 1") \
         == [(load_name(at), load.num_rows, at) for at, load in sorted(zip(days, loads, strict=True))]
@@ -729,6 +735,7 @@ def test_uci_table_returns_across_loads_equal_a_build_from_scratch(demo, tmp_pat
             scratch = run_dbt(tmp_path / f"scratch_{day}", *FEATURES, vars=table)
             assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"load {day}"
             assert daily.query(FEATURED) == scratch.query(FEATURED), f"load {day}"
+            assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"load {day}"
     assert reasons == [[], [("C900001", None),
                             ("C900002", "return without a purchase of the product by the customer")],
                        [("C900001", None), ("C900002", None)]]

@@ -1,0 +1,38 @@
+{#- One row per customer and calendar month with a valid line: the net value of those lines.
+    segment_monthly_revenue adds these up per segment, so it reads one row per customer-month
+    (40M at 10M customers), not every order line (132M).
+
+    Daily builds (README "Daily builds"): incremental as int_customer_order_totals, with the same
+    rule: a build sums again only the customers with a line judged since the stored rows
+    (judged_at after totals_as_of), from all their valid lines, after the pre-hook removed their
+    rows; the others keep theirs, which are the ones a build from scratch gives them. -#}
+{{ config(
+    materialized=('incremental' if daily_builds_enabled() else 'table'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ replace_customer_totals() }}",
+) }}
+{%- set as_of = customer_totals_as_of(this) %}
+
+with
+
+order_lines as (
+    select customer_id, ordered_at, line_value
+    from {{ ref('int_order_lines_validated') }}
+    where is_valid
+    {%- if as_of is not none %}
+        and customer_id in ({{ customers_judged_since(as_of) }})
+    {%- endif %}
+),
+
+final as (
+    select
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'ordered_at') }} as date) as order_month,
+        cast(sum(line_value) as decimal(38,4)) as net_value,
+        {{ run_started_timestamp() }} as totals_as_of
+    from order_lines
+    group by 1, 2
+)
+
+select * from final
