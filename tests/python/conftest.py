@@ -29,6 +29,9 @@ SHARED_BUILDS = {"demo_build": "demo builds", "demo_runs": "demo builds",
 SPREAD_MODULES = {"test_daily_builds", "test_input_files", "test_input_safety", "test_inputs"}
 
 
+# tryfirst: pytest-xdist reads the marks in its own pytest_collection_modifyitems (it appends
+# "@<group>" to each node id, which is what loadgroup schedules by); run after it, they are ignored.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     groups: dict[str, str] = {}
     for item in items:
