@@ -35,3 +35,29 @@
     select customer_id from {{ ref('int_order_lines_validated') }}
     where judged_at > cast('{{ as_of }}' as timestamp)
 {%- endmacro %}
+
+{#- The configuration of a per-customer totals table (int_customer_order_totals,
+    int_customer_monthly_totals): incremental under daily builds, each build appending the
+    customers it sums again after replace_customer_totals removed their rows. -#}
+{% macro customer_totals_config() -%}
+    {{ config(
+        materialized=('incremental' if daily_builds_enabled() else 'table'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ replace_customer_totals() }}",
+    ) }}
+{%- endmacro %}
+
+{#- The valid lines a per-customer totals table sums in this build, with the given columns: every
+    valid line, or under a daily build only those of the customers with a line judged since the
+    stored totals (customer_totals_as_of), all of their valid lines. -#}
+{% macro valid_lines_to_sum(columns) -%}
+    {%- set as_of = customer_totals_as_of(this) %}
+    select
+        {{ columns | join(',\n        ') }}
+    from {{ ref('int_order_lines_validated') }}
+    where is_valid
+    {%- if as_of is not none %}
+        and customer_id in ({{ customers_judged_since(as_of) }})
+    {%- endif %}
+{%- endmacro %}

@@ -6,23 +6,12 @@
     rule: a build sums again only the customers with a line judged since the stored rows
     (judged_at after totals_as_of), from all their valid lines, after the pre-hook removed their
     rows; the others keep theirs, which are the ones a build from scratch gives them. -#}
-{{ config(
-    materialized=('incremental' if daily_builds_enabled() else 'table'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ replace_customer_totals() }}",
-) }}
-{%- set as_of = customer_totals_as_of(this) %}
+{{ customer_totals_config() }}
 
 with
 
 order_lines as (
-    select customer_id, ordered_at, line_value
-    from {{ ref('int_order_lines_validated') }}
-    where is_valid
-    {%- if as_of is not none %}
-        and customer_id in ({{ customers_judged_since(as_of) }})
-    {%- endif %}
+    {{ valid_lines_to_sum(['customer_id', 'ordered_at', 'line_value']) }}
 ),
 
 final as (

@@ -6,31 +6,13 @@
     (judged_at after totals_as_of: a new line, or a stored one whose verdict was reconsidered),
     from all their valid lines; the others keep their row, which is the one a build from
     scratch gives them. -#}
-{{ config(
-    materialized=('incremental' if daily_builds_enabled() else 'table'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ replace_customer_totals() }}",
-) }}
-{%- set as_of = customer_totals_as_of(this) %}
+{{ customer_totals_config() }}
 
 with
 
 order_lines as (
-    select
-        customer_id,
-        order_id,
-        product_id,
-        ordered_at,
-        quantity,
-        unit_price,
-        returned_quantity,
-        is_return_line
-    from {{ ref('int_order_lines_validated') }}
-    where is_valid
-    {%- if as_of is not none %}
-        and customer_id in ({{ customers_judged_since(as_of) }})
-    {%- endif %}
+    {{ valid_lines_to_sum(['customer_id', 'order_id', 'product_id', 'ordered_at', 'quantity',
+                           'unit_price', 'returned_quantity', 'is_return_line']) }}
 ),
 
 final as (
