@@ -37,11 +37,9 @@ final as (
         coalesce(with_previous.previous_segment_name <> with_previous.segment_name, false) as is_renamed,
         with_previous.naming_rule_id,
         with_previous.customers,
-        cast(with_previous.customers as double)
-            / sum(with_previous.customers) over (partition by with_previous.run_id) as share_of_customers,
+        {{ share_of('with_previous.customers', 'partition by with_previous.run_id') }} as share_of_customers,
         with_previous.net_revenue,
-        cast(with_previous.net_revenue as double)
-            / nullif(cast(sum(with_previous.net_revenue) over (partition by with_previous.run_id) as double), 0)
+        {{ share_of('with_previous.net_revenue', 'partition by with_previous.run_id') }}
             as share_of_net_revenue,
         latest_run.run_id is not null as is_latest_run
     from with_previous

@@ -40,10 +40,9 @@ final as (
         segments.suggested_action,
         segments.naming_rule_id,
         sizes.customers,
-        cast(sizes.customers as double) / sum(sizes.customers) over () as share_of_customers,
+        {{ share_of('sizes.customers') }} as share_of_customers,
         sizes.net_revenue,
-        cast(sizes.net_revenue as double) / nullif(cast(sum(sizes.net_revenue) over () as double), 0)
-            as share_of_net_revenue,
+        {{ share_of('sizes.net_revenue') }} as share_of_net_revenue,
         {%- for feature in customer_features() %}
         profiles_wide.mean_{{ feature }},
         profiles_wide.median_{{ feature }}{{ ',' if not loop.last }}
