@@ -326,23 +326,30 @@ def _labels_inertia_in_notebook_space(data: Path, db: Path) -> float:
                      for s in np.unique(labels)))
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line of `python -m segmentation.benchmark`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_run_arguments(parser: argparse.ArgumentParser, results: str, section: str) -> None:
+    """The arguments both benchmarks take (this one and benchmark_daily): sizes, where data and
+    builds go, the report, how the run was started, and rewriting the report from `results`."""
     parser.add_argument("--sizes", default="25000,1000000,10000000",
                         help="customers per size, comma-separated (default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench",
-                        help="where each size's demo data is generated once and kept (default: data/bench)")
+                        help="where each size's demo data (and load files) are generated once and kept "
+                             "(default: data/bench)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench",
-                        help="the builds' warehouses and results.json (default: build/bench)")
+                        help=f"the builds' warehouses and {results} (default: build/bench)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md",
-                        help="the report written (default: docs/benchmarks.md)")
+                        help=f"{section} (default: docs/benchmarks.md)")
+    parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
+    parser.add_argument("--report-only", action="store_true",
+                        help=f"rewrite the report from the last run's {results} in --work-dir")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m segmentation.benchmark`."""
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    add_run_arguments(parser, results="results.json", section="the report written")
     parser.add_argument("--notebook-up-to", type=int, default=1_000_000,
                         help="run the notebook baseline at sizes up to this many customers "
                              "(default: %(default)s)")
-    parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the report from the last run's results.json in --work-dir")
     internal = parser.add_argument_group("internal", "the benchmark runs the notebook baseline in a "
                                          "subprocess of its own with these")
     internal.add_argument("--notebook", type=Path, help="order lines file of the notebook baseline")

@@ -28,7 +28,14 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from segmentation.benchmark import ROOT, ensure_data, run_notebook, run_pipeline, slowest_nodes, stage_times
+from segmentation.benchmark import (
+    add_run_arguments,
+    ensure_data,
+    run_notebook,
+    run_pipeline,
+    slowest_nodes,
+    stage_times,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,22 +262,13 @@ def benchmark_size(customers: int, data_dir: Path, work_dir: Path, notebook_from
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.benchmark_daily`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="25000,1000000,10000000",
-                        help="customers per size, comma-separated (default: %(default)s)")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench",
-                        help="where each size's demo data and its load files are kept (default: data/bench)")
-    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench",
-                        help="the builds' warehouses and daily_results.json (default: build/bench)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md",
-                        help="the report whose Daily builds section is (re)written")
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    add_run_arguments(parser, results="daily_results.json",
+                      section="the report whose Daily builds section is (re)written")
     parser.add_argument("--notebook-from", type=Path,
                         help="the main benchmark's results.json of the same run: its notebook times")
     parser.add_argument("--notebook-up-to", type=int, default=1_000_000,
                         help="without a notebook time from --notebook-from, run the notebook up to this size")
-    parser.add_argument("--command", help="how the run was started, for the report (default: this one)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the section from the last run's daily_results.json in --work-dir")
     return parser
 
 

@@ -123,7 +123,7 @@ def run(dbt_args: list[str], wait: bool = False) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.build`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--wait", action="store_true",
                         help="when another build holds the database's lock (<database>.lock), say so and "
                              "wait for it to finish instead of failing")

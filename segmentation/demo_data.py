@@ -224,7 +224,7 @@ def extend(existing: Path, out: Path, seed: int, new_customer_share: float = 0.0
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.demo_data`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--customers", type=int, default=25_000,
                         help="customers to generate (default: %(default)s; ignored with --extend)")
     parser.add_argument("--seed", type=int, default=42,

@@ -258,7 +258,7 @@ def write_report(db_path: Path, out: Path) -> Path:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.report`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--db", type=Path,
                         default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),
                         help="the warehouse whose marts the report shows (default: $SEGMENTATION_DB_PATH, "

@@ -59,7 +59,7 @@ def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.summary`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--db", type=Path,
                         default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),
                         help="the warehouse to summarize (default: $SEGMENTATION_DB_PATH, else "
