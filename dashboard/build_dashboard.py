@@ -28,15 +28,28 @@ MARTS = ["segment_profiles", "dim_customers", "segment_k_sweep", "segment_transi
 
 
 SHARES = {"share_of_customers": ".1%", "share_of_net_revenue": ".1%", "return_rate": ".1%"}
+# Money columns and metrics (in the run's currency, segment_model_runs.currency): shown with it.
+MONEY_FEATURES = ("gross_spending", "net_spending", "returned_value", "avg_order_value")
+MONEY = {"net_revenue", "value", "line_value", "unit_price", *MONEY_FEATURES,
+         *(f"{stat}_{feature}" for stat in ("mean", "median") for feature in MONEY_FEATURES)}
 
 
-def raw_table(columns: list[str], order_by: list[tuple[str, bool]] | None = None, where: str | None = None,
-              row_limit: int = 1000) -> dict:
-    """A table chart of `columns` as they are (one row per row), sorted and filtered; shares as %."""
+def column_config(columns: list[str], currency: str) -> dict:
+    """Superset's per-column formats: shares as %, money with the currency's symbol."""
+    config = {column: {"d3NumberFormat": SHARES[column]} for column in columns if column in SHARES}
+    config |= {column: {"d3NumberFormat": ",.2f",
+                        "currencyFormat": {"symbol": currency, "symbolPosition": "prefix"}}
+               for column in columns if column in MONEY}
+    return config
+
+
+def raw_table(columns: list[str], currency: str, order_by: list[tuple[str, bool]] | None = None,
+              where: str | None = None, row_limit: int = 1000) -> dict:
+    """A table chart of `columns` as they are (one row per row), sorted and filtered; shares as %,
+    money in `currency`."""
     return {
         "viz_type": "table", "query_mode": "raw", "all_columns": columns, "show_cell_bars": False,
-        "column_config": {column: {"d3NumberFormat": SHARES[column]} for column in columns
-                          if column in SHARES},
+        "column_config": column_config(columns, currency),
         "order_by_cols": [json.dumps([column, ascending]) for column, ascending in order_by or []],
         "adhoc_filters": [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": where}]
         if where else [],
@@ -44,10 +57,11 @@ def raw_table(columns: list[str], order_by: list[tuple[str, bool]] | None = None
     }
 
 
-def summed_table(groupby: list[str], metrics: dict[str, str]) -> dict:
-    """A table chart of `metrics` (label -> SQL) by `groupby`."""
+def summed_table(groupby: list[str], metrics: dict[str, str], currency: str) -> dict:
+    """A table chart of `metrics` (label -> SQL) by `groupby`; money labels in `currency`."""
     return {
         "viz_type": "table", "query_mode": "aggregate", "groupby": groupby,
+        "column_config": column_config(list(metrics), currency),
         "metrics": [{"expressionType": "SQL", "sqlExpression": sql, "label": label}
                     for label, sql in metrics.items()],
         "adhoc_filters": [], "row_limit": 1000, "order_desc": True,
@@ -113,6 +127,7 @@ def build(published: Path) -> list[str]:
     with duckdb.connect(str(database_file), read_only=True) as con:
         segments = con.execute(
             "select segment_id, segment_name from segment_profiles order by segment_id").fetchall()
+        currency = con.execute("select currency from segment_model_runs where is_latest").fetchone()[0]
 
     for dashboard in db.session.query(Dashboard).all():
         db.session.delete(dashboard)
@@ -160,13 +175,13 @@ def build(published: Path) -> list[str]:
     dashboard("Customer segments", "segments", [
         ("chart", chart("Segments", "segment_profiles", raw_table(
             ["segment_id", "segment_name", "suggested_action", "customers", "share_of_customers",
-             "net_revenue", "share_of_net_revenue"], order_by=[("segment_id", True)])),
+             "net_revenue", "share_of_net_revenue"], currency, order_by=[("segment_id", True)])),
          20 + 6 * len(segments)),
         ("chart", chart("Customers per segment", "segment_profiles",
                         bar_chart("segment_name", "sum(customers)", "customers"))),
         ("chart", chart("Latest run", "segment_model_runs", raw_table(
             ["run_id", "run_at", "segmentation_mode", "orders_input", "input_lines", "valid_lines",
-             "customers", "k", "chosen_by"], where="is_latest")), SMALL),
+             "customers", "k", "chosen_by"], currency, where="is_latest")), SMALL),
         ("markdown", f"### Segment pages\n{links}\n\n### More\n"
                      "- [Movements between runs](/superset/dashboard/movements/)\n"
                      "- [How k was chosen](/superset/dashboard/choosing-k/)\n"
@@ -177,25 +192,25 @@ def build(published: Path) -> list[str]:
         dashboard(f"Segment {segment_id}: {name}", f"segment-{segment_id}", [
             ("chart", chart(f"{name}: size and revenue", "segment_profiles", raw_table(
                 ["segment_name", "suggested_action", "customers", "share_of_customers", "net_revenue",
-                 "share_of_net_revenue"], where=where)), SMALL),
+                 "share_of_net_revenue"], currency, where=where)), SMALL),
             ("chart", chart(f"{name}: profile", "segment_profiles", raw_table(
                 [c.column_name for c in datasets["segment_profiles"].columns
-                 if c.column_name.startswith(("mean_", "median_"))], where=where)), SMALL),
+                 if c.column_name.startswith(("mean_", "median_"))], currency, where=where)), SMALL),
             ("chart", chart(f"{name}: top {TOP_CUSTOMERS:,} customers by net spending", "dim_customers",
                             raw_table(
                 ["customer_id", "net_spending", "gross_spending", "orders", "units_ordered", "return_rate",
-                 "recency_days", "last_ordered_at"], order_by=[("net_spending", False)], where=where,
-                row_limit=TOP_CUSTOMERS))),
+                 "recency_days", "last_ordered_at"], currency, order_by=[("net_spending", False)],
+                where=where, row_limit=TOP_CUSTOMERS))),
             ("markdown", "[All segments](/superset/dashboard/segments/) · download the customers with the "
                          "chart's menu (⋮ → Download → Export to .CSV)"),
         ])
     dashboard("Movements between runs", "movements", [
         ("chart", chart("Customers moving between segments", "segment_transitions", raw_table(
             ["comparison", "from_run_id", "to_run_id", "from_segment_name", "to_segment_name", "customers",
-             "net_revenue"], order_by=[("comparison", True), ("customers", False)]))),
+             "net_revenue"], currency, order_by=[("comparison", True), ("customers", False)]))),
         ("chart", chart("Segments run by run", "segment_history", raw_table(
             ["run_id", "run_at", "segment_id", "segment_name", "previous_segment_name", "customers",
-             "net_revenue"],
+             "net_revenue"], currency,
             order_by=[("run_at", True), ("segment_id", True)]))),
     ])
     dashboard("How k was chosen", "choosing-k", [
@@ -203,13 +218,13 @@ def build(published: Path) -> list[str]:
                         line_chart("k", "max(inertia)", "inertia"))),
         ("chart", chart("The k sweep", "segment_k_sweep", raw_table(
             ["k", "is_chosen", "chosen_by", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin",
-             "sample_size"], order_by=[("k", True)]))),
+             "sample_size"], currency, order_by=[("k", True)]))),
     ])
     dashboard("Input lines not used", "rejected-lines", [
         ("chart", chart("Input lines read and used", "segment_model_runs", raw_table(
-            ["run_id", "input_lines", "valid_lines"], where="is_latest")), SMALL),
+            ["run_id", "input_lines", "valid_lines"], currency, where="is_latest")), SMALL),
         ("chart", chart("Lines not used, by reason", "fct_rejected_order_lines", summed_table(
-            ["rejection_reason"], {"lines": "count(*)", "value": "sum(line_value)"}))),
+            ["rejection_reason"], {"lines": "count(*)", "value": "sum(line_value)"}, currency))),
     ])
     db.session.commit()
     return ["segments", *(f"segment-{segment_id}" for segment_id, _ in segments), "movements", "choosing-k",

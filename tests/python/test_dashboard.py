@@ -4,6 +4,7 @@ opened in headless Chromium with the network cut off."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -94,6 +95,15 @@ def _expected(published: Path) -> dict[str, list[str]]:
     return expected
 
 
+def _money(published: Path) -> tuple[str, list[float]]:
+    """The latest run's currency and every segment's net revenue."""
+    with duckdb.connect(str(published / "segmentation.duckdb"), read_only=True) as con:
+        currency = con.execute("select currency from segment_model_runs where is_latest").fetchone()[0]
+        rows = con.execute("select net_revenue from segment_profiles").fetchall()
+        revenue = [float(value) for value, in rows]
+    return currency, revenue
+
+
 def test_every_dashboard_renders_its_data(dashboard):
     """Each dashboard shows numbers queried from the marts, with no console error and no request
     leaving the machine; the segments dashboard is the README's picture."""
@@ -132,6 +142,11 @@ def test_every_dashboard_renders_its_data(dashboard):
                 assert "Unexpected error" not in text and "Data error" not in text, f"{slug}: {text[:2000]}"
                 assert not errors, f"{slug}: {errors}"
                 if slug == "segments":
+                    # money in the run's currency (var currency, GBP by default: shown as £)
+                    currency, revenue = _money(published)
+                    assert currency == "GBP"
+                    for value in revenue:
+                        assert re.search(rf"£\s?{re.escape(f'{value:,.2f}')}", text), (value, text[:3000])
                     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
