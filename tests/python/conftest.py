@@ -139,16 +139,18 @@ class SparkRun:
 SPARK_SCHEMA = "segmentation"
 
 
-def run_dbt_spark(workdir: Path, *args: str, vars: dict | None = None, check: bool = True) -> SparkRun:
+def run_dbt_spark(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
+                  spark_dir: Path | None = None) -> SparkRun:
     """`dbt <args> --target spark`: a local Spark session whose warehouse, metastore and logs
-    all live under `workdir`/spark (profiles.yml, target spark)."""
+    all live under `spark_dir` (default `workdir`/spark; profiles.yml, target spark)."""
     cmd, env = dbt_command(workdir, *args, "--target", "spark", vars=vars)
-    env |= {"SEGMENTATION_SPARK_DIR": str(workdir / "spark"), "SEGMENTATION_SPARK_SCHEMA": SPARK_SCHEMA,
+    spark_dir = spark_dir or workdir / "spark"
+    env |= {"SEGMENTATION_SPARK_DIR": str(spark_dir), "SEGMENTATION_SPARK_SCHEMA": SPARK_SCHEMA,
             "SPARK_LOCAL_IP": "127.0.0.1"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     # dbt's own lines; PySpark also logs each failed query as a JSON line with the JVM's stack
     stderr = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith('{"ts"'))
-    run = SparkRun(proc.returncode, proc.stdout + stderr, workdir / "spark", workdir / "target")
+    run = SparkRun(proc.returncode, proc.stdout + stderr, spark_dir, workdir / "target")
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} --target spark failed:\n{run.output[-6000:]}")
     return run

@@ -224,3 +224,25 @@ def test_a_relative_spark_dir_gets_derby_s_log(tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert (spark_dir / "derby.log").is_file()
     assert "Apache Derby" not in proc.stdout + proc.stderr
+
+
+def test_an_analysis_runs_on_spark_and_stops_on_an_unknown_segment_id(spark_demo, tmp_path):
+    """`dbt show` of an analysis on the Spark warehouse: a segment's top customers, and for an id
+    segment_profiles does not hold, Spark's raise_error naming the ids there are (DuckDB's
+    error() does not exist there)."""
+    fit = spark_demo[0]
+    data = fit.spark_dir.parent.parent / "demo" / "order_lines.parquet"
+    demo = {"orders_format": "demo", "orders_path": str(data)}
+    ids = [row[0] for row in fit.query("select segment_id from segment_profiles order by 1")]
+    show = ("show", "--select", "top_customers_of_segment", "--output", "json")
+    shown = run_dbt_spark(tmp_path / "known", *show, vars={**demo, "segment_id": ids[0], "top_n": 3},
+                          spark_dir=fit.spark_dir)
+    top = fit.query(f"select customer_id from dim_customers where segment_id = {ids[0]} "
+                    "order by net_spending desc, customer_id limit 3")
+    assert [row["customer_id"] for row in _shown(shown.output)] == [customer for customer, in top]
+    unknown = ids[-1] + 1
+    refused = run_dbt_spark(tmp_path / "unknown", *show, vars={**demo, "segment_id": unknown},
+                            spark_dir=fit.spark_dir, check=False)
+    assert refused.returncode != 0
+    assert f"var segment_id = {unknown}: no segment {unknown}" in refused.output, refused.output[-3000:]
+    assert f"segments are {', '.join(str(i) for i in ids)}" in refused.output, refused.output[-3000:]
