@@ -23,16 +23,18 @@ build-spark: install-spark $(DEMO_DATA)
 
 # The Spark suite spends most of its time in Spark's single-threaded query planning, so it runs
 # beside the rest (its report follows), which itself runs on TEST_WORKERS pytest-xdist workers;
-# the target fails when either fails. Both print their slowest tests.
+# the target fails when either fails. Both print their slowest tests. The three installs (the
+# project's environment, Superset's, Chromium) run side by side first.
 TEST_WORKERS ?= 2
-test: install-dev install-dashboard chromium
+test:
+	$(MAKE) --no-print-directory -j3 install-dev install-dashboard chromium
 	mkdir -p build
 	$(BIN)/pytest -m spark --basetemp build/pytest-spark --durations=15 > build/test-spark.log 2>&1 & spark=$$!; \
 	$(BIN)/pytest -m "not spark" -n $(TEST_WORKERS) --dist loadgroup --durations=40; others=$$?; \
 	wait $$spark; spark_status=$$?; \
 	echo "---- Spark suite (pytest -m spark) ----"; cat build/test-spark.log; \
 	test $$others -eq 0 && test $$spark_status -eq 0
-	$(BIN)/ruff check segmentation tests
+	$(BIN)/ruff check segmentation tests dashboard
 
 # The scale benchmark (not part of `make test`): writes docs/benchmarks.md and its chart, then
 # the daily-build benchmark its "Daily builds" section (reusing the notebook times just measured).
@@ -93,7 +95,7 @@ $(DEMO_DATA): segmentation/demo_data.py | install
 	$(BIN)/python -m segmentation.demo_data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $@
 
 lint: install-dev
-	$(BIN)/ruff check segmentation tests
+	$(BIN)/ruff check segmentation tests dashboard
 
 clean:
 	rm -rf target logs data/demo data/bench build/bench build/spark build/dashboard published segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.lock
