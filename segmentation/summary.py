@@ -48,13 +48,21 @@ def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
            + ", ".join(f"segment {sid} {before!r} -> {after!r}" for sid, before, after in renamed)]
           if renamed else []),
         "rejected order lines: " + (", ".join(f"{reason}: {n:,}" for reason, n in rejected) or "none"),
-        f"results: {db_path} (marts dim_customers, segment_profiles, segment_k_sweep, segment_centroids, "
-        "segment_model_runs, segment_history, segment_transitions, fct_segment_memberships, "
-        "fct_rejected_order_lines)",
-        f"published for BI tools: {publish_dir / 'segmentation.duckdb'} and "
-        f"{publish_dir / 'current'}/*.parquet",
+        f"results: {db_path} (the marts and every model they are built from)",
+        published_line(publish_dir),
     ]
     return "\n".join(lines)
+
+
+def published_line(publish_dir: Path) -> str:
+    """The marts BI tools read, as the publish folder lists them (its published_marts table)."""
+    published = publish_dir / "segmentation.duckdb"
+    if not published.exists():
+        return f"published for BI tools: nothing yet ({published} does not exist)"
+    with duckdb.connect(str(published), read_only=True) as con:
+        marts = [mart for mart, in con.execute("select mart from published_marts order by mart").fetchall()]
+    return (f"published for BI tools: {published} and {publish_dir / 'current'}/*.parquet "
+            f"(marts {', '.join(marts)})")
 
 
 def parser() -> argparse.ArgumentParser:

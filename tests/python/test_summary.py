@@ -32,3 +32,16 @@ def test_the_summary_names_the_segments_renamed_since_the_last_build(tmp_path):
     assert "Ghost" not in text
     _marts(tmp_path / "kept.duckdb", renamed=False)
     assert "renamed" not in summarize(tmp_path / "kept.duckdb")
+
+
+def test_the_summary_lists_the_marts_the_publish_folder_holds(tmp_path):
+    _marts(tmp_path / "segmentation.duckdb", renamed=False)
+    published = tmp_path / "published"
+    assert f"nothing yet ({published / 'segmentation.duckdb'} does not exist)" in \
+        summarize(tmp_path / "segmentation.duckdb", published)
+    published.mkdir()
+    with duckdb.connect(str(published / "segmentation.duckdb")) as con:
+        con.execute("create table published_marts as select * from (values "
+                    "('segment_profiles'), ('segment_monthly_revenue')) t(mart)")
+    assert "(marts segment_monthly_revenue, segment_profiles)" in \
+        summarize(tmp_path / "segmentation.duckdb", published)
