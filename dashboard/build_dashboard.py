@@ -21,6 +21,9 @@ from pathlib import Path
 
 import duckdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's package, run as a script
+from segmentation.money import MONEY_FEATURES  # noqa: E402
+
 DATABASE_NAME = "segmentation (published)"
 TOP_CUSTOMERS = 1000
 MARTS = ["segment_profiles", "dim_customers", "segment_k_sweep", "segment_transitions", "segment_history",
@@ -29,8 +32,7 @@ MARTS = ["segment_profiles", "dim_customers", "segment_k_sweep", "segment_transi
 
 SHARES = {"share_of_customers": ".1%", "share_of_net_revenue": ".1%", "return_rate": ".1%"}
 # Money columns and metrics (in the run's currency, segment_model_runs.currency): shown with it.
-MONEY_FEATURES = ("gross_spending", "net_spending", "returned_value", "avg_order_value")
-MONEY = {"net_revenue", "value", "line_value", "unit_price", *MONEY_FEATURES,
+MONEY = {"net_revenue", "value", *MONEY_FEATURES,
          *(f"{stat}_{feature}" for stat in ("mean", "median") for feature in MONEY_FEATURES)}
 
 

@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from segmentation.command_line import description
 from segmentation.demo_data import generate, truth_path
 
 log = logging.getLogger(__name__)
@@ -345,7 +346,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, results: str, section: st
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.benchmark`."""
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=description(__doc__))
     add_run_arguments(parser, results="results.json", section="the report written")
     parser.add_argument("--notebook-up-to", type=int, default=1_000_000,
                         help="run the notebook baseline at sizes up to this many customers "

@@ -36,6 +36,7 @@ from segmentation.benchmark import (
     slowest_nodes,
     stage_times,
 )
+from segmentation.command_line import description
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ def benchmark_size(customers: int, data_dir: Path, work_dir: Path, notebook_from
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.benchmark_daily`."""
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=description(__doc__))
     add_run_arguments(parser, results="daily_results.json",
                       section="the report whose Daily builds section is (re)written")
     parser.add_argument("--notebook-from", type=Path,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.command_line import description
 from segmentation.publish import OWNER, PublishRefused, not_the_owner
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def run(dbt_args: list[str], wait: bool = False) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.build`."""
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--wait", action="store_true",
                         help="when another build holds the database's lock (<database>.lock), say so and "
                              "wait for it to finish instead of failing")

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from segmentation.command_line import description
 from segmentation.schema import CANONICAL_ORDER_LINE
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ def extend(existing: Path, out: Path, seed: int, new_customer_share: float = 0.0
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.demo_data`."""
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--customers", type=int, default=25_000,
                         help="customers to generate (default: %(default)s; ignored with --extend)")
     parser.add_argument("--seed", type=int, default=42,

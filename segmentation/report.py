@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from segmentation.command_line import description
 from segmentation.report_figures import (
     PROFILE_CLIP,
     colour,
@@ -258,7 +259,7 @@ def write_report(db_path: Path, out: Path) -> Path:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.report`."""
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--db", type=Path,
                         default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),
                         help="the warehouse whose marts the report shows (default: $SEGMENTATION_DB_PATH, "

@@ -13,12 +13,12 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from segmentation.money import MONEY_FEATURES
+
 PALETTE = qualitative.Plotly
 TEMPLATE = "plotly_white"
 TOOLBAR_CLEARANCE = 40  # px above the plot area: the toolbar is 2 px from the top, 26 px high
 PROFILE_CLIP = 2.0  # colour scale saturates at this many standard deviations from the average
-# customer features that are amounts of money, labelled with the currency
-MONEY_FEATURES = frozenset({"gross_spending", "net_spending", "avg_order_value", "returned_value"})
 NEW_OR_GONE = -1  # node id for customers new in the latest run / no longer in it
 NEW_OR_GONE_COLOUR = "#b0b7c3"
 

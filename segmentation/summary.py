@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.command_line import description
+
 
 def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
     """Customers, chosen k, segment names and sizes, the segments renamed since the build before,
@@ -67,7 +69,7 @@ def published_line(publish_dir: Path) -> str:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m segmentation.summary`."""
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--db", type=Path,
                         default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),
                         help="the warehouse to summarize (default: $SEGMENTATION_DB_PATH, else "
