@@ -1,8 +1,5 @@
 with
 
-customers as (
-    select customer_id, segment_id, net_spending from {{ ref('dim_customers') }}
-),
 
 segments as (
     select segment_id, segment_name, suggested_action, naming_rule_id
@@ -14,12 +11,7 @@ feature_stats as (
 ),
 
 sizes as (
-    select
-        segment_id,
-        count(*) as customers,
-        sum(net_spending) as net_revenue
-    from customers
-    group by segment_id
+    select segment_id, customers, net_revenue from {{ ref('int_segment_sizes') }}
 ),
 
 profiles_wide as (

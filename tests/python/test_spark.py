@@ -81,8 +81,8 @@ def test_spark_fits_with_sql_kmeans(spark_demo):
         return {node["original_file_path"] for node in manifest["nodes"].values()
                 if node["name"] == "int_segment_k_sweep"}
 
-    assert fit_files(spark_manifest) == {"models/segmentation/fit_sql/int_segment_k_sweep.sql"}
-    assert fit_files(duck_manifest) == {"models/segmentation/fit_python/int_segment_k_sweep.py"}
+    assert fit_files(spark_manifest) == {"models/segmentation/fit/fit_sql/int_segment_k_sweep.sql"}
+    assert fit_files(duck_manifest) == {"models/segmentation/fit/fit_python/int_segment_k_sweep.py"}
     assert "SQL" in fit.query("select library_versions from segment_model_runs")[0][0]
 
 

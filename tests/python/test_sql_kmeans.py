@@ -193,8 +193,8 @@ def _listed(tmp_path, vars: dict | None = None) -> list[str]:
 
 def test_the_fit_path_is_chosen_by_adapter(tmp_path):
     names = sorted(SHARED_NAMES)
-    assert _listed(tmp_path) == [f"models/segmentation/fit_python/{name}.py" for name in names]
-    assert _listed(tmp_path, SQL_PATH) == [f"models/segmentation/fit_sql/{name}.sql" for name in names]
+    assert _listed(tmp_path) == [f"models/segmentation/fit/fit_python/{name}.py" for name in names]
+    assert _listed(tmp_path, SQL_PATH) == [f"models/segmentation/fit/fit_sql/{name}.sql" for name in names]
     bad = run_dbt(tmp_path, "ls", vars={"segmentation_fit_engine": "spark"}, check=False)
     assert bad.returncode != 0
     assert "var segmentation_fit_engine must be one of auto, python, sql, got 'spark'" in bad.output

@@ -30,7 +30,7 @@ input_lines as (
 ),
 
 customers as (
-    select count(*) as customers from {{ ref('dim_customers') }}
+    select sum(customers) as customers from {{ ref('int_segment_sizes') }}
 ),
 
 {% if segmentation_mode() == 'fit' -%}

@@ -9,7 +9,11 @@ run as (
 ),
 
 segments as (
-    select * from {{ ref('segment_profiles') }}
+    select segment_id, segment_name, naming_rule_id from {{ ref('int_segments_named') }}
+),
+
+sizes as (
+    select segment_id, customers, net_revenue from {{ ref('int_segment_sizes') }}
 ),
 
 final as (
@@ -19,9 +23,10 @@ final as (
         segments.segment_id,
         segments.segment_name,
         segments.naming_rule_id,
-        segments.customers,
-        segments.net_revenue
+        sizes.customers,
+        sizes.net_revenue
     from segments
+    inner join sizes on segments.segment_id = sizes.segment_id
     cross join run
 )
 
