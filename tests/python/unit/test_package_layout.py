@@ -106,7 +106,8 @@ def test_importing_the_library_loads_no_tool():
               "for module in sys.argv[1:]:\n"
               "    before = set(sys.modules)\n"
               "    importlib.import_module(module)\n"
-              "    loaded[module] = sorted(m for m in set(sys.modules) - before if m.startswith('segmentation'))\n"
+              "    new = set(sys.modules) - before\n"
+              "    loaded[module] = sorted(m for m in new if m.startswith('segmentation'))\n"
               "print(json.dumps(loaded))\n")
     proc = subprocess.run([sys.executable, "-c", script, *LIBRARY], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
