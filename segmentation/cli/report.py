@@ -1,6 +1,6 @@
 """The segmentation report: one self-contained HTML file (plotly inlined, no network) from the marts.
 
-    python -m segmentation.report [--db segmentation.duckdb] [--out published/report.html]
+    python -m segmentation.cli.report [--db segmentation.duckdb] [--out published/report.html]
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def write_report(db_path: Path, out: Path) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line of `python -m segmentation.report`."""
+    """The command line of `python -m segmentation.cli.report`."""
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--db", type=Path,
                         default=Path(os.environ.get("SEGMENTATION_DB_PATH", "segmentation.duckdb")),

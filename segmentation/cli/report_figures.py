@@ -1,4 +1,4 @@
-"""The report's plotly figures, each from a DataFrame read from the marts (segmentation.report).
+"""The report's plotly figures, each from a DataFrame read from the marts (segmentation.cli.report).
 
 Plotly draws its toolbar (modebar) over the top right corner of a chart; every figure keeps a
 top margin of TOOLBAR_CLEARANCE so the toolbar sits above the legend, colour bar and data.
