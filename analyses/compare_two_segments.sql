@@ -1,11 +1,12 @@
-{#- Two segments side by side on every feature, with the ratio of their means.
+{#- Two segments side by side on every customer feature, with the ratio of their means.
     dbt compile --select compare_two_segments --vars '{segment_a: 1, segment_b: 2}'
+    Read from the long-form segment_feature_profiles, so a newly added feature is compared too.
     An id segment_profiles does not hold stops the query, naming the ids there are. -#}
 
 with
 
 profiles as (
-    select * from {{ published_ref('segment_profiles') }}
+    select * from {{ published_ref('segment_feature_profiles') }}
 ),
 
 chosen as (
@@ -14,25 +15,25 @@ chosen as (
         {{ known_segment_id('segment_b', 2, published_ref('segment_profiles')) }} as segment_b
 ),
 
-{% for feature in customer_features() -%}
-{{ feature }}__compared as (
+compared as (
     select
-        '{{ feature }}' as feature,
-        max(case when profiles.segment_id = chosen.segment_a then profiles.mean_{{ feature }} end) as mean_a,
-        max(case when profiles.segment_id = chosen.segment_b then profiles.mean_{{ feature }} end) as mean_b,
-        max(case when profiles.segment_id = chosen.segment_a then profiles.median_{{ feature }} end) as median_a,
-        max(case when profiles.segment_id = chosen.segment_b then profiles.median_{{ feature }} end) as median_b
+        profiles.feature,
+        min(profiles.feature_position) as feature_position,
+        max(case when profiles.segment_id = chosen.segment_a then profiles.mean_value end) as mean_a,
+        max(case when profiles.segment_id = chosen.segment_b then profiles.mean_value end) as mean_b,
+        max(case when profiles.segment_id = chosen.segment_a then profiles.median_value end) as median_a,
+        max(case when profiles.segment_id = chosen.segment_b then profiles.median_value end) as median_b
     from profiles
     cross join chosen
-),
-
-{% endfor -%}
-
-final as (
-    {%- for feature in customer_features() %}
-    select *, mean_a / nullif(mean_b, 0) as mean_ratio_a_to_b from {{ feature }}__compared
-    {{- '\n    union all' if not loop.last }}
-    {%- endfor %}
+    group by profiles.feature
 )
 
-select * from final
+select
+    feature,
+    mean_a,
+    mean_b,
+    median_a,
+    median_b,
+    mean_a / nullif(mean_b, 0) as mean_ratio_a_to_b
+from compared
+order by feature_position

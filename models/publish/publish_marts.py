@@ -7,6 +7,7 @@ def model(dbt, session):
     marts = {
         "dim_customers": dbt.ref("dim_customers"),
         "segment_profiles": dbt.ref("segment_profiles"),
+        "segment_feature_profiles": dbt.ref("segment_feature_profiles"),
         "segment_monthly_revenue": dbt.ref("segment_monthly_revenue"),
         "segment_k_sweep": dbt.ref("segment_k_sweep"),
         "segment_centroids": dbt.ref("segment_centroids"),

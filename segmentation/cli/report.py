@@ -29,6 +29,7 @@ from segmentation.cli.report_figures import (
     shares_figure,
     transitions_figure,
 )
+from segmentation.money import MONEY_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +176,14 @@ def build_report(db_path: Path) -> str:
         currency = info.currency
         sweep = con.execute("select * from segment_k_sweep order by k").df()
         profiles = con.execute("select * from segment_profiles order by segment_id").df()
-        features = [c.removeprefix("mean_") for c in profiles.columns if c.startswith("mean_")]
-        values = con.execute("select " + ", ".join(f"avg({f}), stddev_pop({f})" for f in features)
+        # every customer feature, a newly added one too: the long-form mart has one row per
+        # segment and feature, in the order of dim_customers' columns
+        feature_profiles = con.execute(
+            "select segment_id, segment_name, feature, is_money, mean_value "
+            "from segment_feature_profiles order by feature_position, segment_id").df()
+        features = list(dict.fromkeys(feature_profiles.feature))
+        # feature names are dim_customers' column names (a dbt contract), quoted as identifiers
+        values = con.execute("select " + ", ".join(f'avg("{f}"), stddev_pop("{f}")' for f in features)
                              + " from dim_customers").fetchone()
         overall = pd.DataFrame(np.array(values, dtype=float).reshape(-1, 2), index=features,
                                columns=["mean", "std"])
@@ -196,7 +203,11 @@ def build_report(db_path: Path) -> str:
                else f"all {total:,} customers")
     segments = f"{_segment_table(profiles, currency)}{chart(shares_figure(profiles), 'shares')}"
     scatter = chart(scatter_figure(customers, currency), "scatter")
-    profile = chart(profile_figure(profiles, overall, currency), "profiles")
+    means = (feature_profiles
+             .pivot(index=["segment_id", "segment_name"], columns="feature", values="mean_value")
+             .reset_index("segment_id", drop=True).astype(float))
+    money = MONEY_FEATURES | frozenset(feature_profiles.loc[feature_profiles.is_money, "feature"])
+    profile = chart(profile_figure(means, overall, currency, money), "profiles")
     elbow = chart(elbow_figure(sweep), "elbow")
     movements = _movements(transitions, chart)
     return f"""<!doctype html>

@@ -74,24 +74,28 @@ def scatter_figure(customers: pd.DataFrame, currency: str) -> go.Figure:
     )
 
 
-def feature_label(feature: str, currency: str) -> str:
+def feature_label(feature: str, currency: str, money: bool | None = None) -> str:
     """A customer feature as a column label on short lines (a dozen columns side by side), with
-    the currency when it is an amount of money."""
-    label = feature.replace("_", " ") + (f" ({currency})" if feature in MONEY_FEATURES else "")
+    the currency when it is an amount of money (`money`; by default when MONEY_FEATURES has it)."""
+    is_money = feature in MONEY_FEATURES if money is None else money
+    label = feature.replace("_", " ") + (f" ({currency})" if is_money else "")
     return "<br>".join(textwrap.wrap(label, 12))
 
 
-def profile_figure(profiles: pd.DataFrame, overall: pd.DataFrame, currency: str) -> go.Figure:
-    """Each segment's mean against the average customer, in standard deviations, per feature."""
+def profile_figure(means: pd.DataFrame, overall: pd.DataFrame, currency: str,
+                   money: frozenset[str] = MONEY_FEATURES) -> go.Figure:
+    """Each segment's mean against the average customer, in standard deviations, per feature.
+    `means`: one row per segment (indexed by name), one column per feature; `overall`: the mean
+    and std of every feature over all customers; `money`: the features that are amounts."""
     features = list(overall.index)
-    means = profiles.set_index("segment_name")[[f"mean_{f}" for f in features]]
-    means.columns = features
+    means = means[features]
     z = (means - overall["mean"]) / overall["std"].where(overall["std"] > 0)
     # a feature that can be NULL (avg_days_between_orders) has no mean in a segment of one-order customers
     text = means.apply(lambda col: col.map(
         lambda v: "n/a" if pd.isna(v) else f"{v:.1%}" if col.name == "return_rate" else f"{v:,.0f}"))
     fig = go.Figure(go.Heatmap(
-        z=z.clip(-PROFILE_CLIP, PROFILE_CLIP).to_numpy(), x=[feature_label(f, currency) for f in features],
+        z=z.clip(-PROFILE_CLIP, PROFILE_CLIP).to_numpy(),
+        x=[feature_label(f, currency, f in money) for f in features],
         y=list(z.index), text=text.to_numpy(), texttemplate="%{text}", colorscale="RdBu", reversescale=True,
         zmid=0, zmin=-PROFILE_CLIP, zmax=PROFILE_CLIP, customdata=z.to_numpy(),
         hovertemplate="%{y}<br>%{x}: mean %{text}<br>%{customdata:+.2f} sd from the average<extra></extra>",
