@@ -31,7 +31,7 @@ test:
 	$(MAKE) --no-print-directory -j3 install-dev install-dashboard chromium
 	mkdir -p build
 	$(BIN)/pytest -m spark --basetemp build/pytest-spark --durations=15 > build/test-spark.log 2>&1 & spark=$$!; \
-	$(MAKE) --no-print-directory lint LINT_PROCESSES=1 > build/test-lint.log 2>&1 & lint=$$!; \
+	$(MAKE) --no-print-directory -k lint LINT_PROCESSES=1 > build/test-lint.log 2>&1 & lint=$$!; \
 	$(BIN)/pytest -m "not spark" -n $(TEST_WORKERS) --dist loadgroup --durations=40; others=$$?; \
 	wait $$spark; spark_status=$$?; wait $$lint; lint_status=$$?; \
 	echo "---- Spark suite (pytest -m spark) ----"; cat build/test-spark.log; \
@@ -101,8 +101,8 @@ $(DEMO_DATA): segmentation/demo_data.py | install
 # - sqlfluff with the dbt templater (.sqlfluff, after dbt-labs/jaffle-shop's): every model's SQL
 #   as dbt renders it, in the house style (lower case, leading `with`, a `final` CTE, trailing
 #   commas), so a model reads like the others. Some models read tables at compile time (the
-#   orders file's columns, int_customers_featurized's features): it lints against a scratch
-#   database built from a 300-customer demo file. A second pass lints the models the default vars
+#   orders file's columns, the features int_customers_featurized and int_segment_feature_scaling
+#   hold): it lints against a scratch database where those are built from a 300-customer demo file. A second pass lints the models the default vars
 #   disable (the SQL fit path, the Online Retail staging model; .sqlfluff-other-paths). A model
 #   dbt cannot compile is a failure, not a skipped file.
 # - dbt-score with the project's rules (dbt_score_rules/), on `dbt parse`'s manifest (both var
@@ -130,7 +130,7 @@ $(LINT_DIR)/order_lines.parquet: segmentation/demo_data.py | install
 lint-sql: install-dev $(LINT_DIR)/order_lines.parquet
 	rm -f $(LINT_DB) $(LINT_DB).wal
 	$(LINT_DBT) build $(LINT_DBT_ARGS) --target-path $(LINT_DIR)/target-build \
-		--select +int_customers_featurized --resource-type model seed \
+		--select +int_customers_featurized +int_segment_feature_scaling --resource-type model seed \
 		--vars '{orders_path: $(LINT_DIR)/order_lines.parquet}'
 	SEGMENTATION_DB_PATH=$(LINT_DB) $(BIN)/sqlfluff lint models --processes $(LINT_PROCESSES) \
 		2> $(LINT_DIR)/sqlfluff.log; status=$$?; \

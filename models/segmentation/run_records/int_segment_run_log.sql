@@ -16,10 +16,8 @@ model as (
         max(fitted_at) as fitted_at,
         max(id_assignment) as id_assignment,
         {{ ordered_listagg("feature || ':' || transform", 'feature_position') }} as transforms
-    from (
-        select distinct run_id, fitted_at, id_assignment, feature, transform, feature_position
-        from {{ ref('int_segment_model_current') }}
-    ) as model_features
+    from (select distinct run_id, fitted_at, id_assignment, feature, transform, feature_position
+          from {{ ref('int_segment_model_current') }}) as model_features
 ),
 
 input_lines as (

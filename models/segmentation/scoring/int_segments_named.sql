@@ -57,14 +57,13 @@ failed_conditions as (
     select distinct segment_id, rule_id
     from condition_checks
     where not coalesce(
-            case operator
-                when '>=' then observed_value >= threshold_value
-                when '<=' then observed_value <= threshold_value
-                when '>' then observed_value > threshold_value
-                when '<' then observed_value < threshold_value
-            end,
-            false
-        )
+        case operator
+            when '>=' then observed_value >= threshold_value
+            when '<=' then observed_value <= threshold_value
+            when '>' then observed_value > threshold_value
+            when '<' then observed_value < threshold_value
+        end,
+        false)
 ),
 
 -- a rule matches when none of its conditions fails; the fallback rule has none
@@ -111,9 +110,8 @@ final as (
         case
             when count(*) over (partition by base_name) > 1
                 then base_name || ' ' || cast(
-                        row_number() over (partition by base_name order by net_revenue desc, segment_id asc)
-                        as {{ dbt.type_string() }}
-                    )
+                    row_number() over (partition by base_name order by net_revenue desc, segment_id asc)
+                    as {{ dbt.type_string() }})
             else base_name
         end as segment_name,
         suggested_action,

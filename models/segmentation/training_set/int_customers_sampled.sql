@@ -12,9 +12,9 @@ with
 customers as (
     select
         customer_id,
-        {% for feature in model_features() -%}
+        {%- for feature in model_features() %}
         {{ feature.name }}{{ ',' if not loop.last }}
-        {% endfor -%}
+        {%- endfor %}
     from {{ ref('int_customers_featurized') }}
 ),
 

@@ -13,12 +13,10 @@ scaling as (
 final as (
     select
         sampled_customers.customer_id,
-        -- noqa: disable=LT02
         {%- for feature in model_features() %}
         {{ model_space_value('sampled_customers.' ~ feature.name, feature, 'scaling') }}
             as {{ feature.name }}{{ ',' if not loop.last }}
         {%- endfor %}
-        -- noqa: enable=LT02
     from sampled_customers
     cross join scaling
 )

@@ -58,8 +58,7 @@ final as (
             decimal(38,4) for every value the staged types admit (integer +-2^31, price < 10^14). -#}
         cast(cast(cast(quantity as bigint) - returned_quantity as decimal(20, 0)) * unit_price as decimal(38, 4))
             as line_value,
-        concat_ws(
-            ', ',
+        concat_ws(', ',
             {{ unparseable_flag('raw_ordered_at', 'ordered_at', 'ordered_at') }},
             {{ unparseable_flag('raw_quantity', 'quantity', 'quantity') }},
             {{ unparseable_flag('raw_unit_price', 'unit_price', 'unit_price', 'decimal(18,4)', type_of.unit_price) }},
