@@ -135,7 +135,8 @@ def test_the_house_style_passes_sqlfluff(sql_lint):
 @pytest.mark.parametrize("change, rule", [
     (("select\n        orders.customer_id", "SELECT\n        orders.customer_id"), "CP01"),
     (("decimal(38, 4)", "decimal(38,4)"), "LT01"),
-    (("        count(*) as orders_placed", "          count(*) as orders_placed"), "LT02"),
+    (("orders.customer_id,\n        count(*)", "orders.customer_id\n        , count(*)"), "LT04"),
+    (("count(*) as orders_placed", "count(*) + " + "1" * 120 + " as orders_placed"), "LT05"),
     (("count(*) as orders_placed", "count(*) orders_placed"), "AL02"),
     (("group by 1", "group by orders.customer_id order by 1"), "AM06"),
 ])
