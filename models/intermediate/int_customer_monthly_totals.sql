@@ -18,7 +18,7 @@ final as (
     select
         customer_id,
         cast({{ dbt.date_trunc('month', 'ordered_at') }} as date) as order_month,
-        cast(sum(line_value) as decimal(38,4)) as net_value,
+        cast(sum(line_value) as decimal(38, 4)) as net_value,
         {{ run_started_timestamp() }} as totals_as_of
     from order_lines
     group by 1, 2

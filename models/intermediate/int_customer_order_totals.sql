@@ -22,8 +22,8 @@ final as (
         cast(sum(quantity) as bigint) as units_ordered,
         cast(sum(returned_quantity) as bigint) as units_returned,
         -- Units as decimal(20,0): an integer times a decimal(18,4) overflows DuckDB's decimal(18).
-        cast(sum(cast(quantity as decimal(20,0)) * unit_price) as decimal(38,4)) as gross_spending,
-        cast(sum(cast(returned_quantity as decimal(20,0)) * unit_price) as decimal(38,4)) as returned_value,
+        cast(sum(cast(quantity as decimal(20, 0)) * unit_price) as decimal(38, 4)) as gross_spending,
+        cast(sum(cast(returned_quantity as decimal(20, 0)) * unit_price) as decimal(38, 4)) as returned_value,
         count(distinct case when not is_return_line then product_id end) as distinct_products,
         min(case when not is_return_line then ordered_at end) as first_ordered_at,
         max(case when not is_return_line then ordered_at end) as last_ordered_at,

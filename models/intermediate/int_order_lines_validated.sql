@@ -106,7 +106,7 @@ orders_with_several_customers as (
     having min(customer_id) <> max(customer_id)
 ),
 
-{#- The rules below are set-level: each finds the few lines or keys it rejects with one
+{# The rules below are set-level: each finds the few lines or keys it rejects with one
     aggregate, and the final pass looks them up with hash joins against those small sets.
     Only lines without a reason so far, outside orders of several customers, compete to be
     the first copy or to be a purchase: that filter is applied to the few candidates only. -#}
@@ -191,8 +191,8 @@ checked as (
     from line_checks
     left join orders_with_several_customers
         on line_checks.order_id = orders_with_several_customers.order_id
+    {#- source_file is null for a table input: compared as '' so that null matches null. #}
     left join duplicate_lines
-        {#- source_file is null for a table input: compared as '' so that null matches null. #}
         on line_checks.source_line_number = duplicate_lines.source_line_number
         and coalesce(line_checks.source_file, '') = coalesce(duplicate_lines.source_file, '')
     left join returns_without_purchase

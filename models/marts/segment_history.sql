@@ -1,5 +1,6 @@
-{#- Every accepted build's segments (and the latest build's): names over time, with the previous name when the naming rules
-    renamed a segment, and whether the segment still exists in the latest build. -#}
+{#- Every accepted build's segments (and the latest build's): names over time, with the previous
+    name when the naming rules renamed a segment, and whether the segment still exists in the
+    latest build. -#}
 
 with
 
@@ -23,7 +24,9 @@ latest_run as (
 with_previous as (
     select
         run_segments.*,
-        lag(segment_name) over (partition by segment_id order by run_at, run_id) as previous_segment_name
+        lag(run_segments.segment_name) over (
+            partition by run_segments.segment_id order by run_segments.run_at, run_segments.run_id
+        ) as previous_segment_name
     from run_segments
 ),
 

@@ -19,7 +19,7 @@ final as (
         customers.segment_name,
         customer_months.order_month,
         count(*) as active_customers,
-        cast(sum(customer_months.net_value) as decimal(38,4)) as net_revenue
+        cast(sum(customer_months.net_value) as decimal(38, 4)) as net_revenue
     from customer_months
     inner join customers on customer_months.customer_id = customers.customer_id
     group by 1, 2, 3

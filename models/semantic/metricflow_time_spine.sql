@@ -5,7 +5,8 @@
 with
 
 days as (
-    {{ dbt.date_spine('day', "cast('2000-01-01' as date)", "cast('2051-01-01' as date)") }}
+    -- dbt's date_spine renders blank lines of its own
+    {{ dbt.date_spine('day', "cast('2000-01-01' as date)", "cast('2051-01-01' as date)") }}  -- noqa: LT15
 ),
 
 final as (

@@ -27,7 +27,8 @@ customers_in_model_space as (
     select
         customers.customer_id,
         {%- for feature in model_features() %}
-        {{ model_space_value('customers.' ~ feature.name, feature, 'scaling') }} as {{ feature.name }}{{ ',' if not loop.last }}
+        {{ model_space_value('customers.' ~ feature.name, feature, 'scaling') }}
+            as {{ feature.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from customers
     cross join scaling
@@ -49,7 +50,8 @@ distances as (
         centroids_wide.segment_id,
         sqrt(
             {%- for feature in model_features() %}
-            power(customers_in_model_space.{{ feature.name }} - centroids_wide.{{ feature.name }}, 2){{ ' +' if not loop.last }}
+            power(customers_in_model_space.{{ feature.name }} - centroids_wide.{{ feature.name }}, 2)
+            {{- ' +' if not loop.last }}
             {%- endfor %}
         ) as distance_to_centroid
     from customers_in_model_space

@@ -110,7 +110,7 @@ final as (
         case
             when count(*) over (partition by base_name) > 1
                 then base_name || ' ' || cast(
-                    row_number() over (partition by base_name order by net_revenue desc, segment_id)
+                    row_number() over (partition by base_name order by net_revenue desc, segment_id asc)
                     as {{ dbt.type_string() }})
             else base_name
         end as segment_name,

@@ -14,7 +14,8 @@ final as (
     select
         sampled_customers.customer_id,
         {%- for feature in model_features() %}
-        {{ model_space_value('sampled_customers.' ~ feature.name, feature, 'scaling') }} as {{ feature.name }}{{ ',' if not loop.last }}
+        {{ model_space_value('sampled_customers.' ~ feature.name, feature, 'scaling') }}
+            as {{ feature.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from sampled_customers
     cross join scaling

@@ -1,7 +1,8 @@
 {{ config(enabled=orders_format() in ['demo', 'canonical']) }}
 
 {%- set columns = orders_input_columns() -%}
-{%- set required = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price', 'returned_quantity'] -%}
+{%- set required = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price',
+                    'returned_quantity'] -%}
 {%- do require_columns(columns, required, 'canonical') -%}
 {%- set type_of = {} -%}
 {%- for name in required -%}{%- do type_of.update({name: (columns.get(name) or ('', ''))[1]}) -%}{%- endfor %}
@@ -55,7 +56,7 @@ final as (
         false as is_return_line,
         {#- Units as decimal(20,0): a difference of two integers, times a decimal(18,4), fits
             decimal(38,4) for every value the staged types admit (integer +-2^31, price < 10^14). -#}
-        cast(cast(cast(quantity as bigint) - returned_quantity as decimal(20,0)) * unit_price as decimal(38,4))
+        cast(cast(cast(quantity as bigint) - returned_quantity as decimal(20, 0)) * unit_price as decimal(38, 4))
             as line_value,
         concat_ws(', ',
             {{ unparseable_flag('raw_ordered_at', 'ordered_at', 'ordered_at') }},

@@ -9,7 +9,8 @@
 {%- else -%}
     {%- set layout = {'order': 'Invoice', 'price': 'Price', 'customer': 'Customer ID', 'name': 'Online Retail II'} -%}
 {%- endif -%}
-{%- do require_columns(columns, [layout.order, 'StockCode', 'Quantity', 'InvoiceDate', layout.price, layout.customer], layout.name) -%}
+{%- do require_columns(columns, [layout.order, 'StockCode', 'Quantity', 'InvoiceDate', layout.price, layout.customer],
+                       layout.name) -%}
 {%- set type_of = {} -%}
 {%- for key, name in [('quantity', 'Quantity'), ('price', layout.price), ('date', 'InvoiceDate')] -%}
     {%- do type_of.update({key: (columns.get(name | lower) or ('', ''))[1]}) -%}
@@ -29,7 +30,8 @@ invoice_lines as (
         {{ input_column(columns, layout.price) }} as raw_price,
         {{ input_column(columns, layout.customer) }} as raw_customer_id,
         {{ input_row_fingerprint(columns) }} as raw_row_fingerprint
-    from {{ orders_relation(numbered=true) }}
+    {#- noqa: sqlfluff's DuckDB grammar lacks the `select * rename (...)` the numbered input reads with #}
+    from {{ orders_relation(numbered=true) }} -- noqa: PRS
 ),
 
 parsed as (
@@ -81,9 +83,9 @@ final as (
         is_return_line,
         {#- Units as decimal(20,0) times a decimal(18,4) fit decimal(38,4) for every admitted value. -#}
         cast(
-            cast(case when is_return_line then -abs(signed_quantity) else signed_quantity end as decimal(20,0))
+            cast(case when is_return_line then -abs(signed_quantity) else signed_quantity end as decimal(20, 0))
             * unit_price
-            as decimal(38,4)
+            as decimal(38, 4)
         ) as line_value,
         concat_ws(', ',
             {{ unparseable_flag('raw_invoice_date', 'ordered_at', 'InvoiceDate') }},

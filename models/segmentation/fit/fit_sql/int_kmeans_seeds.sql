@@ -1,5 +1,6 @@
-{#- k-means++ seeds of every restart (var segmentation_sweep_n_init, as the Python sweep) for the largest k of the sweep,
-    drawn from the sweep's customers; the first k seeds seed a fit with k clusters. -#}
+{#- k-means++ seeds of every restart (var segmentation_sweep_n_init, as the Python sweep) for the
+    largest k of the sweep, drawn from the sweep's customers; the first k seeds seed a fit with k
+    clusters. -#}
 {%- set n_init = kmeans_whole_var('segmentation_sweep_n_init') -%}
 {%- set random_state = kmeans_whole_var('segmentation_random_state', 0) -%}
 {%- set k_max = kmeans_k_max() -%}

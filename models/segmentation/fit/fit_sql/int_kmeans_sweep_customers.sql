@@ -26,7 +26,9 @@ final as (
     select
         swept.*,
         row_number() over (
-            order by {{ dbt.hash(dbt.concat(['customer_id', "'|silhouette|" ~ random_state ~ "'"])) }}, customer_id
+            order by
+                {{ dbt.hash(dbt.concat(['customer_id', "'|silhouette|" ~ random_state ~ "'"])) }},
+                swept.customer_id
         ) <= {{ silhouette_size }} as is_in_silhouette_sample
     from swept
 )

@@ -56,7 +56,8 @@ member_distances as (
     select
         labelled.k,
         labelled.cluster_number,
-        {{ kmeans_squared_distance(kmeans_columns('labelled.'), kmeans_columns('cluster_means.mean__')) }} as squared_distance
+        {{ kmeans_squared_distance(kmeans_columns('labelled.'), kmeans_columns('cluster_means.mean__')) }}
+            as squared_distance
     from labelled
     inner join cluster_means
         on labelled.k = cluster_means.k and labelled.cluster_number = cluster_means.cluster_number
@@ -68,7 +69,7 @@ clusters as (
         spread.within_dispersion,
         spread.mean_distance
     from cluster_means
-    inner join (
+    inner join ( -- noqa: ST05
         select
             k,
             cluster_number,
@@ -85,7 +86,10 @@ calinski_harabasz as (
         clusters.k,
         count(*) as segments,
         max(overall.customers) as customers,
-        sum(clusters.customers * {{ kmeans_squared_distance(kmeans_columns('clusters.mean__'), kmeans_columns('overall.mean__')) }}) as between_dispersion,
+        sum(
+            clusters.customers
+            * {{ kmeans_squared_distance(kmeans_columns('clusters.mean__'), kmeans_columns('overall.mean__')) }}
+        ) as between_dispersion,
         sum(clusters.within_dispersion) as within_dispersion
     from clusters
     cross join overall
@@ -99,10 +103,12 @@ cluster_pairs as (
         a.k,
         a.cluster_number,
         max(a.mean_distance) as mean_distance,
-        max(sqrt({{ kmeans_squared_distance(kmeans_columns('a.mean__'), kmeans_columns('b.mean__')) }})) as max_centroid_distance,
+        max(sqrt({{ kmeans_squared_distance(kmeans_columns('a.mean__'), kmeans_columns('b.mean__')) }}))
+            as max_centroid_distance,
         max(
             case when {{ kmeans_squared_distance(kmeans_columns('a.mean__'), kmeans_columns('b.mean__')) }} > 0
-                then (a.mean_distance + b.mean_distance) / sqrt({{ kmeans_squared_distance(kmeans_columns('a.mean__'), kmeans_columns('b.mean__')) }})
+                then (a.mean_distance + b.mean_distance)
+                    / sqrt({{ kmeans_squared_distance(kmeans_columns('a.mean__'), kmeans_columns('b.mean__')) }})
                 else 0
             end
         ) as worst_ratio
@@ -140,7 +146,10 @@ silhouette_sample as (
     inner join labels on sweep_customers.customer_id = labels.customer_id
     where sweep_customers.is_in_silhouette_sample
     group by
-        sweep_customers.customer_id{% for feature in features %}, sweep_customers.{{ feature }}{% endfor %}
+        sweep_customers.customer_id
+        {%- for feature in features %},
+        sweep_customers.{{ feature }}
+        {%- endfor %}
 ),
 
 -- per sample customer and k: summed distance to the sample's customers of each segment
@@ -175,7 +184,8 @@ sized as (
         {%- for k in multi_k %}
         {%- set outer_loop = loop %}
         {%- for c in range(1, k + 1) %}
-        sum(case when label_{{ k }} = {{ c }} then 1 else 0 end) over () as size_{{ k }}_{{ c }}{{ ',' if not (loop.last and outer_loop.last) }}
+        sum(case when label_{{ k }} = {{ c }} then 1 else 0 end) over ()
+            as size_{{ k }}_{{ c }}{{ ',' if not (loop.last and outer_loop.last) }}
         {%- endfor %}
         {%- endfor %}
     from pair_sums
@@ -185,8 +195,14 @@ silhouette_values as (
     select
         {%- for k in multi_k %}
         {%- set own_size %}case label_{{ k }}{% for c in range(1, k + 1) %} when {{ c }} then size_{{ k }}_{{ c }}{% endfor %} end{% endset %}
-        {%- set within %}case label_{{ k }}{% for c in range(1, k + 1) %} when {{ c }} then distance_{{ k }}_{{ c }} / nullif(size_{{ k }}_{{ c }} - 1, 0){% endfor %} end{% endset %}
-        {%- set nearest_other %}least({% for c in range(1, k + 1) %}case when label_{{ k }} <> {{ c }} and size_{{ k }}_{{ c }} > 0 then distance_{{ k }}_{{ c }} / size_{{ k }}_{{ c }} end{{ ', ' if not loop.last }}{% endfor %}){% endset %}
+        {%- set within %}case label_{{ k }}
+            {%- for c in range(1, k + 1) %} when {{ c }} then distance_{{ k }}_{{ c }} / nullif(size_{{ k }}_{{ c }} - 1, 0)
+            {%- endfor %} end{% endset %}
+        {%- set nearest_other %}least(
+            {%- for c in range(1, k + 1) -%}
+            case when label_{{ k }} <> {{ c }} and size_{{ k }}_{{ c }} > 0 then distance_{{ k }}_{{ c }} / size_{{ k }}_{{ c }} end
+            {{- ', ' if not loop.last }}
+            {%- endfor %}){% endset %}
         case
             when {{ own_size }} > 1 and greatest({{ within }}, {{ nearest_other }}) > 0
                 then ({{ nearest_other }} - {{ within }}) / greatest({{ within }}, {{ nearest_other }})

@@ -75,7 +75,7 @@ same_model as (
             and model_keys.previous_keys = current_keys.features
             and model_keys.shared_keys = current_keys.features as is_same_model
     from model_keys
-    cross join (select count(*) as features from scaling) as current_keys
+    cross join (select count(*) as features from scaling) as current_keys -- noqa: ST05
 ),
 
 -- clipping and the transform are the same function in both fits: undo one standardisation,
@@ -165,8 +165,8 @@ assignment as (
     from history_summary
     cross join same_model
     cross join retired
-    cross join (select count(*) as segments from matches) as matched
-    cross join (select count(*) as segments from segments) as own
+    cross join (select count(*) as segments from matches) as matched -- noqa: ST05
+    cross join (select count(*) as segments from segments) as own -- noqa: ST05
 ),
 
 final as (

@@ -53,7 +53,11 @@ numbered as (
     select
         fitted.*,
         row_number() over (
-            order by fitted.customers desc{% for feature in features %}, fitted.{{ feature }}{% endfor %}
+            order by
+                fitted.customers desc
+                {%- for feature in features %},
+                fitted.{{ feature }}
+                {%- endfor %}
         ) as segment_id
     from fitted
 ),
