@@ -15,7 +15,7 @@ build: install $(DEMO_DATA)
 	$(BIN)/python -m segmentation.summary
 	$(BIN)/python -m segmentation.report
 
-# The same project on a local Apache Spark (README "Running on Spark / a cluster"): Spark's
+# The same project on a local Apache Spark (docs/spark.md): Spark's
 # warehouse, metastore and logs go to $(SPARK_DIR).
 SPARK_DIR ?= build/spark
 build-spark: install-spark $(DEMO_DATA)

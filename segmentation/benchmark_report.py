@@ -153,7 +153,7 @@ def write_report(results: Sequence[SizeResult], out: Path, command: str) -> None
                   for r in compared)),
             "",
             "Inertia is compared in two spaces. Our model works on clipped, log-transformed, "
-            "standardised features (README, \"How the segmentation works\"); the fair test of "
+            "standardised features (docs/how_it_works.md); the fair test of "
             "sampling is our model's inertia over all customers against a K-Means fitted on all "
             "customers in that same space at the same k (scikit-learn defaults). In the notebook's "
             "space (raw features, standardised) the notebook's fit minimises inertia by definition, "

@@ -1,4 +1,4 @@
-"""The canonical order line (DESIGN.md) as an Arrow schema, for files the package writes."""
+"""The canonical order line (docs/input_layout.md) as an Arrow schema, for files the package writes."""
 
 import pyarrow as pa
 

@@ -5,7 +5,7 @@
 
 {#- True when this build registers its input files: a file input on DuckDB, or the loads of a
     table input with loaded_at (input_loads.sql). A table without it has no files; Spark
-    registers nothing and is not guarded (README "Daily builds"). -#}
+    registers nothing and is not guarded (docs/daily_builds.md). -#}
 {% macro input_files_are_registered() -%}
     {%- if var('orders_table') -%}{{ return(orders_load_column() is not none) }}{%- endif -%}
     {{ return(adapter.dispatch('input_files_are_registered', 'segmentation')()) }}
@@ -102,7 +102,7 @@
     {{ return('') }}
 {%- endmacro %}
 
-{#- Daily builds (README "Daily builds"): on DuckDB a build reads only the files (or a table's
+{#- Daily builds (docs/daily_builds.md): on DuckDB a build reads only the files (or a table's
     loads, input_loads.sql) no build has read, and validation judges their lines with the stored
     ones. A table without loaded_at is read whole on each build; Spark builds from scratch each
     time. -#}

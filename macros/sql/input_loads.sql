@@ -1,4 +1,4 @@
-{#- A table input (var orders_table) that grows by loads (README "Daily builds"). On DuckDB, a
+{#- A table input (var orders_table) that grows by loads (docs/daily_builds.md). On DuckDB, a
     table with a column loaded_at (when the row's load arrived) is read as files are: each
     distinct loaded_at is one load, named '<orders_table>@<loaded_at, ISO, microseconds>'
     (names sort in time order, so input order is loads in loaded_at order), registered in

@@ -92,7 +92,7 @@
         {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
     {%- endif -%}
     {%- do found.update({'sql': sql_string(found.path)}) -%}
-    {#- A daily build reads only the files no build has read (README "Daily builds"). -#}
+    {#- A daily build reads only the files no build has read (docs/daily_builds.md). -#}
     {%- set new_files = orders_new_files(found.path) -%}
     {%- do found.update({'daily': new_files is not none}) -%}
     {%- set only_new = '' -%}

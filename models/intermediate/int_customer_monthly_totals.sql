@@ -2,7 +2,7 @@
     segment_monthly_revenue adds these up per segment, so it reads one row per customer-month
     (40M at 10M customers), not every order line (132M).
 
-    Daily builds (README "Daily builds"): incremental as int_customer_order_totals, with the same
+    Daily builds (docs/daily_builds.md): incremental as int_customer_order_totals, with the same
     rule: a build sums again only the customers with a line judged since the stored rows
     (judged_at after totals_as_of), from all their valid lines, after the pre-hook removed their
     rows; the others keep theirs, which are the ones a build from scratch gives them. -#}

@@ -1,7 +1,7 @@
 {#- One row per customer with valid lines: the sums over their valid lines the features are
     computed from (int_customers_featurized), and the time of their last valid line.
 
-    Daily builds (README "Daily builds"): on DuckDB with file input the table is incremental.
+    Daily builds (docs/daily_builds.md): on DuckDB with file input the table is incremental.
     A build sums again only the customers with a line judged since the stored totals
     (judged_at after totals_as_of: a new line, or a stored one whose verdict was reconsidered),
     from all their valid lines; the others keep their row, which is the one a build from

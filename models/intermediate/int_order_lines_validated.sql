@@ -2,7 +2,7 @@
     tried in order; a line gets the first reason that applies. When far more lines are rejected
     than normal, the test gate_rejected_order_lines stops the build right after this model.
 
-    Daily builds (README "Daily builds"): on DuckDB with file input the table is incremental.
+    Daily builds (docs/daily_builds.md): on DuckDB with file input the table is incremental.
     Staging then holds only the lines of files no build has read; they are judged, and so are
     the stored lines whose verdict they can change (see the daily CTEs below), and those rows
     replace theirs (delete+insert on the line's key). The verdicts are the ones a build from

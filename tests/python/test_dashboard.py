@@ -106,7 +106,7 @@ def _money(published: Path) -> tuple[str, list[float]]:
 
 def test_every_dashboard_renders_its_data(dashboard):
     """Each dashboard shows numbers queried from the marts, with no console error and no request
-    leaving the machine; the segments dashboard is the README's picture."""
+    leaving the machine; the segments dashboard is the picture in docs/bi_tools.md."""
     url, published = dashboard
     expected = _expected(published)
     with sync_playwright() as playwright:

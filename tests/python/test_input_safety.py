@@ -1,4 +1,4 @@
-"""Input safety: no dbt var can smuggle SQL into the build (README "Input safety").
+"""Input safety: no dbt var can smuggle SQL into the build (docs/configuration.md "Input safety").
 
 Each var that reaches SQL gets a value carrying `create table pwned ...`; the build must stop
 with a message naming the var (or treat the value as plain data), and no table `pwned` may exist.
