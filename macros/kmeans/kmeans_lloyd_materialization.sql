@@ -1,14 +1,15 @@
 {#- materialized='kmeans_lloyd': Lloyd's K-Means run as a loop, one statement per step, instead
-    of steps unrolled into one query. The model's SQL is the starting state (one row per
-    init_number and k, the centroids as wide columns c<j>__<feature>, see kmeans_lloyd.sql);
+    of steps unrolled into one query. The model's SQL is the starting centroids, one row per
+    fit (init_number and k) and cluster_number, one column per model feature; the steps work on
+    them as wide columns c<j>__<feature>, one row per fit (kmeans_lloyd.sql).
     config kmeans_points names the model whose customers the centroids move over (the model
     declares it with a depends_on comment), kmeans_iterations the most steps to run. Each step
     reads the state table (a few dozen rows) and writes the next one. A fit (one init_number
     and k) whose step returned its input takes no further steps, since every further step would
     return it too, and the loop ends when no fit moves: the result is the state the steps
-    unrolled to the limit gave. The table is that state, with each fit's steps (lloyd_steps)
-    and whether its centroids stopped moving within the limit (is_converged); dbt's log says
-    how many steps ran and how many fits were still moving. -#}
+    unrolled to the limit gave. The table is the final centroids in the model SQL's long form,
+    with each fit's steps (lloyd_steps) and whether its centroids stopped moving within the
+    limit (is_converged); dbt's log says how many steps ran and how many fits still moved. -#}
 {% materialization kmeans_lloyd, default %}
     {%- set points = ref(config.require('kmeans_points')) -%}
     {%- set iterations = config.require('kmeans_iterations') | int -%}
@@ -25,7 +26,8 @@
         {%- do adapter.drop_relation(state) -%}
     {%- endfor -%}
     {%- call statement('kmeans_start') -%}
-        {{ create_table_as(False, states[0], "select start.*, 0 as lloyd_steps, true as is_moving from (" ~ compiled_code ~ ") as start") }}
+        {{ create_table_as(False, states[0], "select start.*, 0 as lloyd_steps, true as is_moving from ("
+            ~ kmeans_wide_state("(" ~ compiled_code ~ ") as centroids", ['init_number', 'k'], k_max) ~ ") as start") }}
     {%- endcall -%}
 
     {%- set loop_state = namespace(current=0, steps=0, moving=1) -%}
@@ -50,11 +52,8 @@
     {%- if existing is not none -%}
         {%- do adapter.drop_relation(existing) -%}
     {%- endif -%}
-    {%- set columns = ['init_number', 'k'] -%}
-    {%- for j in range(1, k_max + 1) %}{% for feature in kmeans_features() %}{% do columns.append(kmeans_centroid(j, feature)) %}{% endfor %}{% endfor -%}
     {%- call statement('main') -%}
-        {{ create_table_as(False, target,
-            "select " ~ columns | join(", ") ~ ", lloyd_steps, not is_moving as is_converged from " ~ states[loop_state.current]) }}
+        {{ create_table_as(False, target, kmeans_long_state(states[loop_state.current], k_max)) }}
     {%- endcall -%}
     {%- for state in states -%}
         {%- do adapter.drop_relation(state) -%}
@@ -100,4 +99,26 @@
         is_moving
     from {{ previous }}
     where not is_moving
+{%- endmacro %}
+
+{#- The wide state back in long form: one row per fit (init_number, k) and cluster_number
+    (j <= k), one column per model feature, with the fit's lloyd_steps and is_converged. -#}
+{% macro kmeans_long_state(state, k_max) -%}
+    select
+        state.init_number,
+        state.k,
+        clusters.cluster_number,
+        {%- for feature in kmeans_features() %}
+        case clusters.cluster_number
+            {%- for j in range(1, k_max + 1) %}
+            when {{ j }} then state.{{ kmeans_centroid(j, feature) }}
+            {%- endfor %}
+        end as {{ feature }},
+        {%- endfor %}
+        state.lloyd_steps,
+        not state.is_moving as is_converged
+    from {{ state }} as state
+    cross join ({{ kmeans_numbers('cluster_number', range(1, k_max + 1)) }}
+    ) as clusters
+    where clusters.cluster_number <= state.k
 {%- endmacro %}

@@ -12,8 +12,12 @@ sweep_customers as (
     from {{ ref('int_kmeans_sweep_customers') }}
 ),
 
+lloyd as (
+    {{ kmeans_wide_state(ref('int_kmeans_sweep_lloyd'), ['init_number', 'k'], k_max) }}
+),
+
 fitted as (
-    {{ kmeans_summary('sweep_customers', ref('int_kmeans_sweep_lloyd'), k_max) }}
+    {{ kmeans_summary('sweep_customers', 'lloyd', k_max) }}
 ),
 
 final as (

@@ -13,8 +13,12 @@ training_set as (
     from {{ ref('int_segment_training_set') }}
 ),
 
+lloyd as (
+    {{ kmeans_wide_state(ref('int_kmeans_final_lloyd'), ['init_number', 'k'], k_max) }}
+),
+
 fitted as (
-    {{ kmeans_summary('training_set', ref('int_kmeans_final_lloyd'), k_max) }}
+    {{ kmeans_summary('training_set', 'lloyd', k_max) }}
 ),
 
 numbered as (
