@@ -8,12 +8,12 @@ DEMO_CUSTOMERS ?= 25000
 DEMO_SEED ?= 42
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build build-spark test bench install install-dev install-spark install-dashboard dashboard dashboard-serve chromium demo-data lint clean
+.PHONY: build build-spark test test-unit bench install install-dev install-spark install-dashboard dashboard dashboard-serve chromium demo-data lint clean
 
 build: install $(DEMO_DATA)
-	$(BIN)/python -m segmentation.build build --profiles-dir .
-	$(BIN)/python -m segmentation.summary
-	$(BIN)/python -m segmentation.report
+	$(BIN)/python -m segmentation.cli.build build --profiles-dir .
+	$(BIN)/python -m segmentation.cli.summary
+	$(BIN)/python -m segmentation.cli.report
 
 # The same project on a local Apache Spark (docs/spark.md): Spark's
 # warehouse, metastore and logs go to $(SPARK_DIR).
@@ -36,13 +36,18 @@ test:
 	test $$others -eq 0 && test $$spark_status -eq 0
 	$(BIN)/ruff check segmentation tests dashboard
 
+# The package's unit tests alone (tests/python/unit: no dbt run, a minute or so); `make test` runs
+# them with the tests that run dbt (tests/python/dbt).
+test-unit: install-dev
+	$(BIN)/pytest tests/python/unit
+
 # The scale benchmark (not part of `make test`): writes docs/benchmarks.md and its chart, then
 # the daily-build benchmark its "Daily builds" section (reusing the notebook times just measured).
 # Demo data is generated once into data/bench/; e.g. `make bench BENCH_SIZES=25000,1000000`.
 BENCH_SIZES ?= 25000,1000000,10000000
 bench: install-dev
-	$(BIN)/python -m segmentation.benchmark --sizes $(BENCH_SIZES) --command "make bench BENCH_SIZES=$(BENCH_SIZES)"
-	$(BIN)/python -m segmentation.benchmark_daily --sizes $(BENCH_SIZES) --notebook-from build/bench/results.json \
+	$(BIN)/python -m segmentation.benchmark.scale --sizes $(BENCH_SIZES) --command "make bench BENCH_SIZES=$(BENCH_SIZES)"
+	$(BIN)/python -m segmentation.benchmark.daily --sizes $(BENCH_SIZES) --notebook-from build/bench/results.json \
 		--command "make bench BENCH_SIZES=$(BENCH_SIZES)"
 
 install: $(VENV)/.installed
@@ -91,8 +96,8 @@ chromium:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 demo-data: $(DEMO_DATA)
-$(DEMO_DATA): segmentation/demo_data.py | install
-	$(BIN)/python -m segmentation.demo_data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $@
+$(DEMO_DATA): segmentation/demo/data.py | install
+	$(BIN)/python -m segmentation.demo.data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $@
 
 lint: install-dev
 	$(BIN)/ruff check segmentation tests dashboard

@@ -148,7 +148,7 @@ def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, ru
 @contextmanager
 def _publish_lock(publish_dir: Path) -> Iterator[None]:
     """Hold `publish.lock` in the folder: one publish at a time, whichever warehouse it comes from
-    (dbt can run outside segmentation.build, whose lock covers only its own database)."""
+    (dbt can run outside segmentation.cli.build, whose lock covers only its own database)."""
     fd = os.open(publish_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS

@@ -1,4 +1,5 @@
-"""Shared fixtures: run dbt as a user would, each build in its own database and target dir."""
+"""Shared fixtures of tests/python/unit (the package, no dbt run) and tests/python/dbt (the tests
+that run dbt): run dbt as a user would, each build in its own database and target dir."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation.demo_data import extend, generate
+from segmentation.demo.data import extend, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
@@ -69,6 +70,12 @@ def dbt_command(workdir: Path, *args: str, vars: dict | None = None) -> tuple[li
     env = {**os.environ, "SEGMENTATION_DB_PATH": str(workdir / "segmentation.duckdb"),
            "SEGMENTATION_PUBLISH_DIR": str(workdir / "published")}
     return cmd, env
+
+
+def python_path(*dirs: Path) -> dict[str, str]:
+    """PYTHONPATH with `dirs` (a sitecustomize.py, say) first, then the one inherited: a dbt run
+    started with it still imports the package from the tree the tests run on."""
+    return {"PYTHONPATH": os.pathsep.join([*map(str, dirs), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
@@ -215,7 +222,7 @@ def demo_runs(demo_data, demo_next_month, tmp_path_factory):
         run_dbt(workdir, "build", vars=month_one),
         run_dbt(workdir, "build", vars=month_one),
         run_dbt(workdir, "build", vars={**month_two, "segmentation_mode": "score"},
-                env={"PYTHONPATH": str(blocker)}),
+                env=python_path(blocker)),
         run_dbt(workdir, "build", vars=month_two),
     ]
     run_ids = [row[0] for row in builds[-1].query("select run_id from segment_model_runs order by run_at")]

@@ -1,0 +1,134 @@
+"""The fit lifecycle: a fit becomes the current model only when its whole build passed.
+
+A build rejected by an error-severity gate, failed after its fit, or killed keeps its rows
+only as a registry entry marked with its outcome: score builds, id matching, fit numbering
+and transitions read accepted fits only, and no build leaves temporary relations behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_reruns import _kill_when
+
+from conftest import DbtRun, run_dbt
+from segmentation.demo.data import generate
+
+# k = 7 on the demo separates customers far worse than a silhouette of 0.9: the gate fails
+REJECTED_BY_GATE = {"segment_count": 7, "segment_silhouette_floor": 0.9,
+                    "segment_quality_gate_severity": "error"}
+# a test failing at error severity after the fit was appended (segment_profiles' gate)
+FAILING_AFTER_FIT = {"segment_min_share": 0.3, "segment_quality_gate_severity": "error"}
+TMP_RELATIONS = "select table_name from information_schema.tables where table_name like '%dbt_tmp%'"
+
+
+def _vars(data: Path, **extra) -> dict:
+    return {"orders_format": "canonical", "orders_path": str(data), **extra}
+
+
+def _build(workdir: Path, vars: dict, check: bool = True) -> tuple[DbtRun, str]:
+    """`dbt build` and its run id, read at once: every build of `workdir` shares one database."""
+    run = run_dbt(workdir, "build", vars=vars, check=check)
+    return run, run.query("select run_id from int_segment_run")[0][0]
+
+
+def _registry(run: DbtRun) -> dict[str, tuple]:
+    """run_id -> (segmentation_mode, model_run_id, k) of segment_model_runs."""
+    return {row[0]: row[1:] for row in run.query("select run_id, segmentation_mode, model_run_id, k "
+                                                 "from segment_model_runs")}
+
+
+def _status(run: DbtRun) -> dict[str, tuple]:
+    """run_id -> (status, status_reason) of segment_model_runs."""
+    rows = run.query("select run_id, status, status_reason from segment_model_runs")
+    return {row[0]: row[1:] for row in rows}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    out, _ = generate(600, 3, tmp_path_factory.mktemp("lifecycle_data") / "orders.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def gate_rejected(data, tmp_path_factory):
+    """An accepted fit, a fit rejected by the silhouette gate at error severity, a score build."""
+    workdir = tmp_path_factory.mktemp("gate_rejected")
+    accepted = _build(workdir, _vars(data))
+    rejected = _build(workdir, _vars(data, **REJECTED_BY_GATE), check=False)
+    score = _build(workdir, _vars(data, segmentation_mode="score"))
+    return accepted, rejected, score
+
+
+@pytest.fixture(scope="module")
+def failed_after_fit(data, tmp_path_factory):
+    """An accepted fit, a fit whose build fails a test after the fit was stored, another fit;
+    the temporary relations in the warehouse after each."""
+    workdir = tmp_path_factory.mktemp("failed_after_fit")
+    builds, leftovers = [], []
+    for extra in ({}, FAILING_AFTER_FIT, {}):
+        builds.append(_build(workdir, _vars(data, **extra), check=not extra))
+        leftovers.append(builds[-1][0].query(TMP_RELATIONS))
+    return builds, leftovers
+
+
+def test_a_fit_rejected_by_a_gate_is_not_used_by_the_next_score_build(gate_rejected):
+    (_, accepted_id), (rejected, rejected_id), (score, score_id) = gate_rejected
+    assert rejected.returncode != 0 and "Failure in test gate_silhouette_floor" in rejected.output
+    registry = _registry(score)
+    # the score build applied the accepted fit: its k and its ids
+    assert registry[score_id] == ("score", accepted_id, registry[accepted_id][2])
+    assert registry[accepted_id][2] != 7
+    members = {run: dict(score.query(f"select customer_id, segment_id from fct_segment_memberships "
+                                     f"where run_id = '{run}'")) for run in (accepted_id, score_id)}
+    assert members[score_id] == members[accepted_id]
+    # the store shows only accepted fits
+    fits = {row[0] for row in score.query("select distinct run_id from segment_centroid_history")}
+    assert fits == {accepted_id}
+    # the rejected fit is listed, marked, with the failing gate as the reason
+    statuses = _status(score)
+    status, reason = statuses[rejected_id]
+    assert status == "rejected" and "gate_silhouette_floor" in reason
+    assert statuses[accepted_id][0] == "accepted" and statuses[score_id][0] == "current"
+    # transitions compare with accepted builds: since the last build and since the last fit
+    pairs = set(score.query("select distinct comparison, from_run_id, to_run_id from segment_transitions"))
+    assert pairs == {("since_last_build", accepted_id, score_id), ("since_last_fit", accepted_id, score_id)}
+    moved = score.query("select sum(customers) from segment_transitions "
+                        "where comparison = 'since_last_build' and from_segment_id = to_segment_id")
+    assert moved[0][0] == len(members[score_id])
+
+
+def test_a_fit_whose_build_failed_is_not_matched_by_the_next_fit(failed_after_fit):
+    ((_, first_id), (failed, failed_id), (refit, refit_id)), _ = failed_after_fit
+    assert failed.returncode != 0 and "Failure in test gate_min_segment_share" in failed.output
+    # the failed build's fit was appended to the store, but the next fit does not see it
+    stored = refit.query(f"select count(*) from int_segment_centroid_history where run_id = '{failed_id}'")
+    assert stored[0][0] > 0
+    assignment = refit.query("select distinct fit_number, id_assignment from segment_centroid_history "
+                             f"where run_id = '{refit_id}'")
+    assert assignment == [(2, "matched 4 of 4 to fit 1")]
+    status, reason = _status(refit)[failed_id]
+    assert status == "rejected" and "gate_min_segment_share" in reason
+    transitions = set(refit.query("select distinct comparison, from_run_id from segment_transitions"))
+    assert transitions == {("since_last_build", first_id), ("since_last_fit", first_id)}
+
+
+def test_no_temporary_relations_after_passing_and_failing_builds(failed_after_fit):
+    builds, leftovers = failed_after_fit
+    assert [build.returncode == 0 for build, _ in builds] == [True, False, True]
+    assert leftovers == [[], [], []]
+
+
+def test_a_killed_builds_fit_is_not_used(data, tmp_path):
+    _, accepted_id = _build(tmp_path, _vars(data))
+    # killed once its fit is stored (the marts come after the model history)
+    _kill_when(tmp_path, data, "START sql table model main.segment_profiles")
+    score, score_id = _build(tmp_path, _vars(data, segmentation_mode="score"))
+    killed = [row[0] for row in score.query("select distinct run_id from int_segment_centroid_history")
+              if row[0] != accepted_id]
+    assert len(killed) == 1, "the killed build stored its fit"
+    assert _registry(score)[score_id][1] == accepted_id
+    status, reason = _status(score)[killed[0]]
+    assert status == "failed" and "interrupted" in reason
+    assert score.query(TMP_RELATIONS) == []

@@ -1,0 +1,580 @@
+"""Published marts: BI readers see the previous complete run while a build runs, never half of one."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import segmentation.publish as publishing
+from conftest import ROOT, dbt_command, python_path, run_dbt
+from segmentation.demo.data import generate
+from segmentation.publish import HISTORY, PUBLISHED_DATABASE, SNAPSHOTS, SNAPSHOTS_KEPT, publish_marts
+from segmentation.published import connect_published
+
+# The build's fast settings: the test is about publishing, not about the k sweep.
+FAST = {"orders_format": "demo", "segmentation_k_max": 6, "segmentation_n_init": 3}
+# The warehouse the unit tests publish from.
+WAREHOUSE = {"warehouse_id": "11111111-test", "database": "/warehouses/test.duckdb"}
+
+
+STATE = """select (select count(distinct dbt_invocation_id) from published_marts),
+                  (select min(dbt_invocation_id) from published_marts),
+                  (select count(*) from dim_customers),
+                  (select row_count from published_marts where mart = 'dim_customers'),
+                  (select sum(customers) from segment_profiles)"""
+# A BI tool in its own process that keeps the published file open and answers one query per line.
+HELD_READER = f"""
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+for _ in sys.stdin:
+    print(json.dumps([str(v) for v in con.execute(\"\"\"{STATE}\"\"\").fetchone()]), flush=True)
+"""
+
+
+def _complete(row) -> tuple[str, int]:
+    """(run, customers) of a published state, after checking it holds one complete run."""
+    runs, run, customers, recorded, in_segments = (str(v) for v in row)
+    assert runs == "1" and customers == recorded == in_segments, row
+    return run, int(customers)
+
+
+def _state(published: Path) -> tuple[str, int]:
+    """The published state as a reader that connects anew sees it, in this process."""
+    with connect_published(published) as con:
+        return _complete(con.execute(STATE).fetchone())
+
+
+class HeldReader:
+    """A separate process holding a read-only connection open across builds."""
+
+    def __init__(self, published: Path):
+        self.proc = subprocess.Popen([sys.executable, "-c", HELD_READER, str(published)], text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def state(self) -> tuple[str, int]:
+        self.proc.stdin.write("query\n")
+        self.proc.stdin.flush()
+        return _complete(json.loads(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=30) == 0
+
+
+def _parquet_customers(publish_dir: Path) -> int:
+    with duckdb.connect() as con:
+        return con.execute("select count(*) from read_parquet(?)",
+                           [str(publish_dir / "current" / "dim_customers.parquet")]).fetchone()[0]
+
+
+def test_a_reader_sees_the_previous_complete_run_until_the_next_is_published(tmp_path):
+    first, _ = generate(2_000, 1, tmp_path / "first.parquet")
+    second, _ = generate(3_000, 2, tmp_path / "second.parquet")
+    workdir = tmp_path / "warehouse"
+    run_dbt(workdir, "build", vars={**FAST, "orders_path": str(first)})
+    publish_dir = workdir / "published"
+    published = publish_dir / PUBLISHED_DATABASE
+
+    held = HeldReader(published)
+    before = held.state()
+    assert before[1] == 2_000
+    # a notebook: a connection held open in this process (DuckDB caches its database instance)
+    notebook = duckdb.connect(str(published), read_only=True)
+    assert _complete(notebook.execute(STATE).fetchone()) == before
+
+    # A failed build publishes nothing.
+    failed = run_dbt(workdir, "build", vars={**FAST, "orders_path": str(tmp_path / "missing.parquet")},
+                     check=False)
+    assert failed.returncode != 0
+    assert _state(published) == before
+
+    cmd, env = dbt_command(workdir, "build", vars={**FAST, "orders_path": str(second)})
+    build = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    held_seen, fresh_seen, parquet_seen = [], [], []
+    while build.poll() is None:
+        held_seen.append(held.state())
+        fresh_seen.append(_state(published))  # a reader that connects anew each time
+        parquet_seen.append(_parquet_customers(publish_dir))
+        time.sleep(0.01)
+    output = build.stdout.read()
+    assert build.returncode == 0, output[-4000:]
+
+    after = _state(published)
+    assert after[1] == 3_000 and after[0] != before[0]
+    with duckdb.connect(str(workdir / "segmentation.duckdb"), read_only=True) as warehouse:
+        built = warehouse.execute("select run_id from segment_model_runs where is_latest").fetchone()[0]
+    assert after[0] == built, "a new connection in the notebook's process reads the new build"
+    assert _complete(notebook.execute(STATE).fetchone()) == before, "the open one keeps its snapshot"
+    notebook.close()
+    assert len(fresh_seen) >= 20, "the readers should have queried many times during the build"
+    assert set(held_seen) == {before}, "the open connection keeps its complete snapshot"
+    # Reconnecting readers see the previous run until the swap, then only the new one.
+    switched = [state == after for state in fresh_seen]
+    assert set(fresh_seen) <= {before, after} and switched == sorted(switched), fresh_seen
+    assert fresh_seen[0] == before and sum(not s for s in switched) >= 10
+    assert set(parquet_seen) <= {2_000, 3_000} and parquet_seen[0] == 2_000
+    assert held.state() == before, "even after the swap, the held connection reads the old run"
+    held.close()
+    assert _parquet_customers(publish_dir) == 3_000
+
+
+def test_publish_keeps_the_last_snapshots_and_validates_names(tmp_path):
+    with duckdb.connect() as con:
+        con.execute("create table t as select range as id from range(5)")
+        for run in range(SNAPSHOTS_KEPT + 2):
+            status = publish_marts({"some_mart": con.table("t")}, tmp_path, f"run-{run}", warehouse=WAREHOUSE)
+        assert status.to_dict("records")[0]["row_count"] == 5
+        assert len(list((tmp_path / SNAPSHOTS).iterdir())) == SNAPSHOTS_KEPT
+        assert (tmp_path / "current").resolve().name.endswith(f"run-{SNAPSHOTS_KEPT + 1}")
+        assert not _partial_files(tmp_path), "no partial files are left behind"
+        with pytest.raises(ValueError, match="marts"):
+            publish_marts({"Bad Name": con.table("t")}, tmp_path, "run-x", warehouse=WAREHOUSE)
+        with pytest.raises(ValueError, match="run_id"):
+            publish_marts({"some_mart": con.table("t")}, tmp_path, "../escape", warehouse=WAREHOUSE)
+
+
+
+def test_append_only_history_is_published_one_file_per_run(tmp_path):
+    """Each publish writes only the runs not yet published; a held reader keeps its own runs;
+    a file left by a failed publish is dropped and its rows published again; the folder can move."""
+    publish_dir = tmp_path / "published"
+    per_run = "select run_id, count(*) from memberships group by 1 order by 1"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+        con.execute("create table state as select 1 as x")
+
+        def publish(run: str):
+            return publish_marts({"state": con.table("state"), "memberships": con.table("memberships")},
+                                 publish_dir, run, warehouse=WAREHOUSE, append_only={"memberships": "run_id"})
+
+        publish("run-0")
+        held = connect_published(publish_dir)
+        orphan = publish_dir / HISTORY / "memberships" / "left_by_a_failed_build.parquet"
+        con.execute(f"copy (select 'run-x' as run_id, 0 as customer) to '{orphan}'")
+        con.execute("insert into memberships select 'run-1', range from range(5)")
+        status = publish("run-1")
+        files = sorted((publish_dir / HISTORY / "memberships").glob("*.parquet"))
+        assert len(files) == 2 and not orphan.exists()
+        with duckdb.connect() as reader:  # the second file holds the new run only
+            assert reader.execute("select distinct run_id from read_parquet(?)", [str(files[1])]).fetchall() \
+                == [("run-1",)]
+        assert status.set_index("mart")["row_count"].to_dict() == {"state": 1, "memberships": 9}
+        assert held.execute(per_run).fetchall() == [("run-0", 4)]
+        with connect_published(publish_dir) as fresh:  # while the held one is still open
+            assert fresh.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5)]
+        held.close()
+
+        publish_dir = publish_dir.rename(tmp_path / "moved")
+        con.execute("insert into memberships select 'run-2', range from range(2)")
+        publish("run-2")
+        with connect_published(publish_dir) as moved:
+            assert moved.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5), ("run-2", 2)]
+
+
+def test_a_new_connection_in_the_same_process_reads_the_new_run(tmp_path):
+    """A notebook holds a connection to the published file; a build publishes a new run; a new
+    connection opened in the same process reads the new run, the held one its own."""
+    with duckdb.connect() as con:
+        con.execute("create table t as select range as id from range(5)")
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-0", warehouse=WAREHOUSE)
+        run = "select distinct dbt_invocation_id from published_marts"
+        notebook = duckdb.connect(str(tmp_path / PUBLISHED_DATABASE), read_only=True)
+        assert notebook.execute(run).fetchall() == [("run-0",)]
+        con.execute("insert into t values (5)")
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-1", warehouse=WAREHOUSE)
+        for path in (tmp_path, tmp_path / PUBLISHED_DATABASE):  # the folder or its database file
+            with connect_published(path) as fresh:
+                assert fresh.execute(run).fetchall() == [("run-1",)]
+                assert fresh.execute("select count(*) from some_mart").fetchone()[0] == 6
+        assert notebook.execute(run).fetchall() == [("run-0",)], "the held connection keeps its run"
+        notebook.close()
+        with pytest.raises(FileNotFoundError, match=r"no published run here \(build first"):
+            connect_published(tmp_path / "nothing_published")
+
+
+def test_the_published_history_reads_wherever_the_folder_is_mounted(tmp_path):
+    """The folder copied to another path (a container's mount) and the original removed: the
+    history view reads the copy's files, through connect_published, with file_search_path set to
+    the folder, or with the folder as the working directory."""
+    publish_dir = tmp_path / "published"
+    per_run = "select run_id, count(*) from memberships group by 1 order by 1"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+        for run in ("run-1", "run-2"):
+            publish_marts({"memberships": con.table("memberships")}, publish_dir, run, warehouse=WAREHOUSE,
+                          append_only={"memberships": "run_id"})
+            con.execute(f"insert into memberships select '{run}', range from range(3)")
+    expected = [("run-0", 4), ("run-1", 3)]
+    assert len(list((publish_dir / HISTORY / "memberships").iterdir())) == 2
+    mounted = shutil.copytree(publish_dir, tmp_path / "elsewhere" / "published", symlinks=True)
+    shutil.rmtree(publish_dir)
+
+    with connect_published(mounted) as con:
+        assert con.execute(per_run).fetchall() == expected
+    with duckdb.connect(str(mounted / PUBLISHED_DATABASE), read_only=True) as con:
+        con.execute(f"set file_search_path = '{mounted}'")
+        assert con.execute(per_run).fetchall() == expected
+    in_folder = subprocess.run(
+        [sys.executable, "-c", "import duckdb; print(duckdb.connect('segmentation.duckdb', read_only=True)"
+         f".execute({per_run!r}).fetchall())"], cwd=mounted, capture_output=True, text=True)
+    assert in_folder.stdout.strip() == str(expected), in_folder.stderr
+
+def _partial_files(publish_dir: Path) -> list[Path]:
+    """What a publish writes under a temporary name, anywhere in the folder."""
+    return [path for path in publish_dir.rglob("*") if path.name.endswith(".partial")]
+
+
+def _live_runs(publish_dir: Path) -> tuple[list, list]:
+    """The runs (invocation ids) the published database and `current/` hold; one publish gives both."""
+    with duckdb.connect(str(publish_dir / PUBLISHED_DATABASE), read_only=True) as con:
+        in_database = con.execute("select distinct dbt_invocation_id from published_marts").fetchall()
+    with duckdb.connect() as con:
+        in_current = con.execute("select distinct dbt_invocation_id from read_parquet(?)",
+                                 [str(publish_dir / "current" / "published_marts.parquet")]).fetchall()
+    return in_database, in_current
+
+
+def _history(publish_dir: Path, mart: str = "fct_segment_memberships") -> list[tuple]:
+    """Rows per run of the published append-only mart."""
+    with connect_published(publish_dir) as con:
+        return con.execute(f"select run_id, count(*) from {mart} group by 1 order by 1").fetchall()
+
+
+def _files(publish_dir: Path) -> list[str]:
+    return sorted(path.relative_to(publish_dir).as_posix() for path in publish_dir.rglob("*")
+                  if path.name != "publish.lock")
+
+
+class FullDiskWrite:
+    """A relation whose Parquet write stops half way with ENOSPC, as on a full disk."""
+
+    def __init__(self, relation):
+        self.relation = relation
+
+    def to_parquet(self, path: str, **kwargs) -> None:
+        Path(path).write_bytes(b"PAR1 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    def filter(self, condition: str) -> FullDiskWrite:
+        return FullDiskWrite(self.relation.filter(condition))
+
+    def __getattr__(self, name: str):
+        return getattr(self.relation, name)
+
+
+class FullDiskDuckDB:
+    """The duckdb module, but a database file opened for writing fills the disk."""
+
+    def __getattr__(self, name: str):
+        return getattr(duckdb, name)
+
+    def connect(self, database: str = ":memory:", read_only: bool = False, **kwargs):
+        if read_only or database == ":memory:":
+            return duckdb.connect(database, read_only=read_only, **kwargs)
+        Path(database).write_bytes(b"half a database")
+        raise OSError(errno.ENOSPC, "No space left on device", database)
+
+
+def _refuse_swap(*args, **kwargs) -> None:
+    raise OSError(errno.EIO, "the swap failed")
+
+
+@pytest.mark.parametrize("failing", ["state mart", "history file", "database", "swap"])
+def test_a_failed_publish_leaves_nothing_partial_and_the_last_good_run_live(tmp_path, monkeypatch, failing):
+    """A publish failing anywhere (full disk while writing a mart, the history or the database,
+    or at the swap) leaves the previous run live in both the database and current/, no partial
+    file, no trace of the failed run; the next publish's retention keeps that last good run."""
+    publish_dir = tmp_path / "published"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+        con.execute("create table state as select 1 as x")
+
+        def publish(run: str, fail: str | None = None):
+            marts = {"state": con.table("state"), "memberships": con.table("memberships")}
+            if fail in ("state mart", "history file"):
+                name = "state" if fail == "state mart" else "memberships"
+                marts[name] = FullDiskWrite(marts[name])
+            return publish_marts(marts, publish_dir, run, warehouse=WAREHOUSE,
+                                 append_only={"memberships": "run_id"})
+
+        publish("run-0")
+        good = _files(publish_dir)
+        con.execute("insert into memberships select 'run-1', range from range(5)")
+        with monkeypatch.context() as patch:
+            if failing == "database":
+                patch.setattr(publishing, "duckdb", FullDiskDuckDB())
+            if failing == "swap":
+                patch.setattr(publishing, "_swap_symlink", _refuse_swap)
+            with pytest.raises(OSError):
+                publish("run-1", fail=failing)
+        assert not _partial_files(publish_dir)
+        assert _live_runs(publish_dir) == ([("run-0",)], [("run-0",)])
+        assert _files(publish_dir) == good, "nothing of the failed publish is left"
+        assert _history(publish_dir, "memberships") == [("run-0", 4)]
+
+        con.execute("insert into memberships select 'run-2', range from range(2)")
+        publish("run-2")
+        assert _live_runs(publish_dir) == ([("run-2",)], [("run-2",)])
+        assert _history(publish_dir, "memberships") == [("run-0", 4), ("run-1", 5), ("run-2", 2)]
+        kept = sorted(path.name.split("_", 1)[1] for path in (publish_dir / SNAPSHOTS).iterdir())
+        assert kept == ["run-0", "run-2"], "retention keeps the live run and the last good one before it"
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """An 8 MB tmpfs: a disk that really fills up (mounting needs root; skipped otherwise)."""
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+                      capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_really_full_disk_leaves_the_last_good_run_live(small_disk):
+    """The same on a real full disk: DuckDB's writer fails half way, nothing partial remains."""
+    publish_dir = small_disk / "published"
+    big = "create or replace table state as select range as id, md5(range::varchar) as noise from range({})"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(100)")
+
+        def publish_run(run: str):
+            return publish_marts({"state": con.table("state"), "memberships": con.table("memberships")},
+                                 publish_dir, run, warehouse=WAREHOUSE, append_only={"memberships": "run_id"})
+
+        con.execute(big.format(10))
+        publish_run("run-0")
+        good = _files(publish_dir)
+        con.execute(big.format(600_000))  # ~20 MB of incompressible text: more than the disk holds
+        con.execute("insert into memberships select 'run-1', range from range(100)")
+        with pytest.raises((OSError, duckdb.Error), match="No space left on device"):
+            publish_run("run-1")
+        assert not _partial_files(publish_dir)
+        assert _files(publish_dir) == good
+        assert _live_runs(publish_dir) == ([("run-0",)], [("run-0",)])
+
+        con.execute(big.format(10))  # space enough again
+        publish_run("run-2")
+        assert _live_runs(publish_dir) == ([("run-2",)], [("run-2",)])
+        assert _history(publish_dir, "memberships") == [("run-0", 100), ("run-1", 100)]
+        kept = sorted(path.name.split("_", 1)[1] for path in (publish_dir / SNAPSHOTS).iterdir())
+        assert kept == ["run-0", "run-2"]
+
+
+def test_retention_keeps_the_live_snapshot_and_drops_what_never_went_live(tmp_path):
+    """Snapshots a killed publish left (under a temporary name, or complete but never swapped in)
+    are removed by the next publish; the live one and the one before it are always kept."""
+    with duckdb.connect() as con:
+        con.execute("create table t as select range as id from range(5)")
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-0", warehouse=WAREHOUSE)
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-1", warehouse=WAREHOUSE)
+        snapshots = tmp_path / SNAPSHOTS
+        (snapshots / "99991231T000000000000_killed.partial").mkdir()
+        (snapshots / "99991231T000000000000_killed.partial" / "some_mart.parquet").write_bytes(b"half")
+        never_live = snapshots / "99991231T000000000001_never-swapped-in"
+        shutil.copytree((tmp_path / "current").resolve(), never_live)
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-2", warehouse=WAREHOUSE)
+    kept = sorted(path.name.split("_", 1)[1] for path in snapshots.iterdir())
+    assert kept == ["run-1", "run-2"]
+    assert (tmp_path / "current").resolve().name.endswith("run-2")
+    assert _live_runs(tmp_path) == ([("run-2",)], [("run-2",)])
+
+
+def test_publishing_holds_the_folder_lock(tmp_path, monkeypatch):
+    """Two builds never write one folder at once: a publish waits for the one in progress."""
+    monkeypatch.setattr(publishing, "LOCK_TIMEOUT_SECONDS", 0.5, raising=False)
+    held = os.open(tmp_path / "publish.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)  # another build publishing here
+    with duckdb.connect() as con:
+        con.execute("create table t as select range as id from range(5)")
+        try:
+            with pytest.raises(RuntimeError, match="locked by another publish"):
+                publish_marts({"some_mart": con.table("t")}, tmp_path, "run-0", warehouse=WAREHOUSE)
+            assert not (tmp_path / SNAPSHOTS).exists()
+        finally:
+            os.close(held)
+        publish_marts({"some_mart": con.table("t")}, tmp_path, "run-0", warehouse=WAREHOUSE)
+    assert _live_runs(tmp_path) == ([("run-0",)], [("run-0",)])
+
+
+def test_the_folder_refuses_another_warehouse_s_history(tmp_path):
+    """Another warehouse, or this one deleted and rebuilt, is refused; the history stays one
+    warehouse's. A folder published before owners were recorded is adopted only by a warehouse
+    holding every run it published."""
+    other = {"warehouse_id": "22222222-other", "database": "/warehouses/other.duckdb"}
+    rebuilt = {"warehouse_id": "33333333-rebuilt", "database": WAREHOUSE["database"]}
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+
+        def publish(run: str, warehouse: dict):
+            return publish_marts({"memberships": con.table("memberships")}, tmp_path, run,
+                                 warehouse=warehouse, append_only={"memberships": "run_id"})
+
+        publish("run-0", WAREHOUSE)
+        con.execute("create table theirs as select 'run-9' as run_id, range as customer from range(100)")
+        refusals = [(other, "/warehouses/other.duckdb\\)"), (rebuilt, "deleted and rebuilt since")]
+        for warehouse, reason in refusals:
+            refused = f"holds the history of warehouse 11111111-test .*{reason}.*set SEGMENTATION_PUBLISH_DIR"
+            with pytest.raises(RuntimeError, match=refused):
+                publish_marts({"memberships": con.table("theirs")}, tmp_path, "run-9", warehouse=warehouse,
+                              append_only={"memberships": "run_id"})
+        assert _history(tmp_path, "memberships") == [("run-0", 4)]
+        assert _live_runs(tmp_path) == ([("run-0",)], [("run-0",)])
+
+        (tmp_path / "warehouse.json").unlink()  # as published before owners were recorded
+        with pytest.raises(RuntimeError, match="holds runs this warehouse .* does not have \\(run-0\\)"):
+            publish_marts({"memberships": con.table("theirs")}, tmp_path, "run-9", warehouse=other,
+                          append_only={"memberships": "run_id"})
+        con.execute("insert into memberships select 'run-1', range from range(5)")
+        publish("run-1", WAREHOUSE)
+        owner = json.loads((tmp_path / "warehouse.json").read_text())
+        assert owner["warehouse_id"] == WAREHOUSE["warehouse_id"]
+        assert _history(tmp_path, "memberships") == [("run-0", 4), ("run-1", 5)]
+
+
+def _refusal(output: str) -> str:
+    """The line of a build's output that refuses the publish folder."""
+    lines = [line.strip() for line in output.splitlines() if "holds the history of warehouse" in line
+             and "segmentation: build outcome" not in line]  # not the outcome hook's short quote of it
+    assert lines, output[-3000:]
+    return lines[0]
+
+
+def test_a_publish_folder_takes_one_warehouse_s_history(tmp_path):
+    """Two warehouses sharing SEGMENTATION_PUBLISH_DIR, then the first deleted and rebuilt: the
+    second and the rebuilt one stop with one clear line (no traceback) and publish nothing."""
+    data, _ = generate(300, 5, tmp_path / "orders.parquet")
+    shared = {"SEGMENTATION_PUBLISH_DIR": str(tmp_path / "published")}
+    build = {**FAST, "orders_path": str(data)}
+    first = run_dbt(tmp_path / "first", "build", vars=build, env=shared)
+    published = tmp_path / "published"
+    before = (_history(published), _live_runs(published))
+    assert len(before[0]) == 1 and before[1][0] == before[1][1]
+
+    second = run_dbt(tmp_path / "second", "build", vars=build, env=shared, check=False)
+    assert second.returncode != 0
+    line = _refusal(second.output)
+    assert str(first.db) in line and str(second.db) in line and "set SEGMENTATION_PUBLISH_DIR" in line, line
+    assert "Traceback" not in second.output
+    assert (_history(published), _live_runs(published)) == before, "nothing of the second one is published"
+
+    first.db.unlink()  # "delete the database file to start over"
+    rebuilt = run_dbt(tmp_path / "first", "build", vars=build, env=shared, check=False)
+    assert rebuilt.returncode != 0
+    assert "deleted and rebuilt since" in _refusal(rebuilt.output)
+    assert (_history(published), _live_runs(published)) == before
+
+
+def test_the_build_wrapper_refuses_another_warehouse_s_folder_before_building(tmp_path):
+    """`make build` (segmentation.cli.build) checks the publish folder's owner before dbt starts, so a
+    build that could not publish is not run at all: exit code 78 and one line."""
+    db, publish_dir = tmp_path / "segmentation.duckdb", tmp_path / "published"
+    publish_dir.mkdir()
+    (publish_dir / "warehouse.json").write_text(json.dumps(
+        {"warehouse_id": "owner-id", "database": str(db), "first_published_at": "2026-01-01T00:00:00+00:00"}))
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(db), "SEGMENTATION_PUBLISH_DIR": str(publish_dir)}
+
+    def wrapper() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "segmentation.cli.build", "parse", "--help"], cwd=ROOT,
+                              env=env, capture_output=True, text=True)
+
+    deleted = wrapper()  # the owner's file was deleted: a build would create a new warehouse
+    assert deleted.returncode == 78, deleted.stdout + deleted.stderr
+    assert "holds the history of warehouse owner-id" in deleted.stderr
+    assert "deleted and rebuilt since" in deleted.stderr and "set SEGMENTATION_PUBLISH_DIR" in deleted.stderr
+    assert "Traceback" not in deleted.stderr
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table warehouse_identity as select 'other-id' as warehouse_id")
+    other = wrapper()
+    assert other.returncode == 78 and "not of this warehouse other-id" in other.stderr, other.stderr
+    with duckdb.connect(str(db)) as con:
+        con.execute("update warehouse_identity set warehouse_id = 'owner-id'")
+    assert wrapper().returncode == 0, "the owner builds"
+
+
+KILL_AT_SWAP = """
+import os, signal
+import segmentation.publish
+
+def _killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+segmentation.publish._swap_symlink = _killed
+"""
+
+
+def test_a_build_killed_while_publishing_leaves_database_and_current_agreeing(tmp_path):
+    """dbt SIGKILLed in the middle of publishing (the snapshot written, not yet swapped in):
+    the published database and current/ still hold the same run; the next build publishes whole
+    and removes what the killed one left."""
+    data, _ = generate(300, 6, tmp_path / "orders.parquet")
+    build = {**FAST, "orders_path": str(data)}
+    workdir = tmp_path / "warehouse"
+    run_dbt(workdir, "build", vars=build)
+    published = workdir / "published"
+    before = _live_runs(published)
+    assert before[0] == before[1]
+
+    killer = tmp_path / "kill_at_swap"
+    killer.mkdir()
+    (killer / "sitecustomize.py").write_text(KILL_AT_SWAP)
+    killed = run_dbt(workdir, "build", vars=build, env=python_path(killer), check=False)
+    assert killed.returncode == -9, killed.output[-3000:]
+    assert _live_runs(published) == before, "the database and current/ agree, on the previous run"
+
+    run_dbt(workdir, "build", vars=build)
+    after = _live_runs(published)
+    assert after[0] == after[1] != before[0]
+    assert not _partial_files(published)
+    assert len(list((published / SNAPSHOTS).iterdir())) == SNAPSHOTS_KEPT
+    # three builds, two runs in the history: the killed build never became accepted, so its
+    # membership rows were removed (docs/reliability.md "Lifecycle") and never published
+    history = _history(published)
+    assert len(history) == 2 and len({rows for _, rows in history}) == 1, history
+
+
+PERSONAL = re.compile(r"e_?mail|phone|mobile|(first|last|full|customer)_?name|address|street|city|"
+                      r"post_?code|postal|zip|birth|gender|ip_addr|country")
+
+
+def test_public_marts_expose_no_person_beyond_customer_id_and_feed_the_exposures(tmp_path):
+    """Public marts are contracted tables without personal columns; exposures read only those."""
+    run_dbt(tmp_path, "parse")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    public = {uid: node for uid, node in manifest["nodes"].items()
+              if node["resource_type"] == "model" and node.get("access") == "public"}
+    names = {node["name"] for node in public.values()}
+    assert names >= {"dim_customers", "segment_profiles", "segment_k_sweep", "segment_centroids",
+                     "fct_rejected_order_lines", "segment_model_runs", "segment_history",
+                     "segment_transitions", "segment_centroid_history", "fct_segment_memberships"}
+    for node in public.values():
+        config = node["config"]
+        # tables, or append-only history (incremental) that BI reads like a table
+        assert config["contract"]["enforced"] and config["materialized"] in ("table", "incremental"), \
+            node["name"]
+        personal = [c for c in node["columns"] if PERSONAL.search(c)]
+        assert not personal, f"{node['name']} exposes personal columns {personal}"
+    publisher = ROOT / "models" / "publish" / "publish_marts.py"
+    # besides the marts, it reads the run id and the warehouse's identity
+    published = [name for name in re.findall(r'dbt\.ref\("(\w+)"\)', publisher.read_text())
+                 if not name.startswith("int_") and name != "warehouse_identity"]
+    assert sorted(published) == sorted(names), "publish_marts publishes every public mart"
+    exposures = manifest["exposures"].values()
+    assert {e["name"] for e in exposures} == {"segmentation_report", "bi_segment_dashboard"}
+    for exposure in exposures:
+        assert set(exposure["depends_on"]["nodes"]) <= set(public), exposure["name"]
