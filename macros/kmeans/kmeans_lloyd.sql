@@ -1,8 +1,7 @@
 {#- K-Means in SQL. The state of a fit is one row per (init_number, k) with its centroids as
     wide columns c<j>__<feature>, j = 1..k_max (null for j > k), so one pass over the points
-    moves every k and every restart at once. Each unrolled step reads the step before it
-    exactly once: Spark inlines a CTE wherever it is referenced, and two references per step
-    would double the plan at every step. -#}
+    moves every k and every restart at once. The steps run one statement each, in the
+    kmeans_lloyd materialization (kmeans_lloyd_materialization.sql). -#}
 
 {% macro kmeans_centroid(j, feature) -%}
     c{{ j }}__{{ feature }}
@@ -92,15 +91,6 @@
         {%- endfor %}
     from ({{ kmeans_assign(points, state, k_max) }}) as assigned
     group by assigned.init_number, assigned.k
-{%- endmacro %}
-
-{#- CTEs <name>_1 .. <name>_<iterations>, Lloyd steps from the state `start`; each ends with a comma. -#}
-{% macro kmeans_lloyd(points, start, k_max, iterations, name='lloyd') -%}
-    {%- for i in range(1, iterations + 1) %}
-{{ name }}_{{ i }} as (
-    {{ kmeans_lloyd_step(points, start if i == 1 else name ~ '_' ~ (i - 1), k_max) }}
-),
-    {% endfor -%}
 {%- endmacro %}
 
 {#- A final assignment against `state`, as one row per state row and cluster (j <= k): the
