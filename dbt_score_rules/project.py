@@ -34,14 +34,15 @@ def model_has_grain_test(model: Model) -> RuleViolation | None:
     `unique_combination_of_columns` on its key columns."""
     if _grain_tests(model):
         return None
-    checked_by = (model.config.get("meta") or {}).get("grain_checked_by") or model.meta.get("grain_checked_by")
+    meta = model.config.get("meta") or model.meta or {}
+    checked_by = meta.get("grain_checked_by")
     if checked_by:
         # a view whose grain a model built from it tests (a test on the view would re-read its input)
         children = {child.name: child for child in model.children if isinstance(child, Model)}
         if checked_by in children and _grain_tests(children[checked_by]):
             return None
-        return RuleViolation(message=f"{model.name}: grain_checked_by {checked_by} is not a model built from it "
-                                     "with a grain test.")
+        return RuleViolation(
+            message=f"{model.name}: grain_checked_by {checked_by} is not a model built from it with a grain test.")
     return RuleViolation(message=f"{model.name} has no grain test ({' or '.join(sorted(GRAIN_TESTS))}).")
 
 

@@ -24,8 +24,8 @@ import duckdb
 import pytest
 
 from conftest import ROOT, DbtRun, dbt_command
-from segmentation.demo.data import generate
 from segmentation.cli.report import build_report
+from segmentation.demo.data import generate
 
 WALKTHROUGH = ROOT / "docs" / "add_a_feature.md"
 PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "analyses")
