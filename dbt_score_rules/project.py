@@ -41,8 +41,8 @@ def model_has_grain_test(model: Model) -> RuleViolation | None:
         children = {child.name: child for child in model.children if isinstance(child, Model)}
         if checked_by in children and _grain_tests(children[checked_by]):
             return None
-        return RuleViolation(
-            message=f"{model.name}: grain_checked_by {checked_by} is not a model built from it with a grain test.")
+        return RuleViolation(message=f"{model.name}: grain_checked_by {checked_by} is not a model "
+                                     "built from it with a grain test.")
     return RuleViolation(message=f"{model.name} has no grain test ({' or '.join(sorted(GRAIN_TESTS))}).")
 
 
