@@ -7,7 +7,7 @@
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {#- a dbt unit test compiles its model against a manifest of that model alone: no graph -#}
     {%- if 'nodes' not in graph -%}
-        {{ exceptions.raise_compiler_error("customer_features: the features are read from the manifest (dim_customers' columns), which a dbt unit test does not have; test a model that lists them on its compiled SQL instead (tests/python/test_add_a_feature.py)") }}
+        {{ exceptions.raise_compiler_error("customer_features: the features are read from the manifest (dim_customers' columns), which a dbt unit test does not have; test a model that lists them on its compiled SQL instead (tests/python/dbt/test_add_a_feature.py)") }}
     {%- endif -%}
     {%- set node = graph.nodes.get('model.' ~ project_name ~ '.dim_customers') -%}
     {%- if node is none -%}

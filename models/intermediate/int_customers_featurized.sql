@@ -17,8 +17,8 @@ data_end as (
     select max(last_line_at) as last_ordered_at_in_data from customer_totals
 ),
 
-{#- What a feature expression can name: the customer's sums, and day counts computed here with
-    dbt.datediff (per adapter), so the expressions themselves are plain SQL on every engine. -#}
+-- what a feature expression can name: the customer's sums, and day counts computed here with
+-- dbt.datediff (per adapter), so the expressions themselves are plain SQL on every engine
 customers as (
     select
         customer_totals.*,

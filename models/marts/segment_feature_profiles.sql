@@ -12,7 +12,7 @@ segments as (
     select segment_id, segment_name from {{ ref('int_segments_named') }}
 ),
 
-{#- each feature's position (the order of dim_customers' columns) and whether it is money -#}
+-- each feature's position (the order of dim_customers' columns) and whether it is money
 features as (
     {%- for feature in customer_feature_definitions() %}
     select
