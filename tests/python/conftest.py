@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -70,6 +71,24 @@ def dbt_command(workdir: Path, *args: str, vars: dict | None = None) -> tuple[li
     env = {**os.environ, "SEGMENTATION_DB_PATH": str(workdir / "segmentation.duckdb"),
            "SEGMENTATION_PUBLISH_DIR": str(workdir / "published")}
     return cmd, env
+
+
+# The dbt project's own files: what a copy of the project needs to build.
+PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "analyses")
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """The dbt project's own files copied to `tmp_path`/project (tests/ without the pytest suite),
+    for a test that edits the project the way a user would."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for part in PROJECT_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, project / part, ignore=shutil.ignore_patterns("python", "__pycache__"))
+        else:
+            shutil.copy2(source, project / part)
+    return project
 
 
 def python_path(*dirs: Path) -> dict[str, str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -23,12 +22,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import ROOT, DbtRun, dbt_command
+from conftest import ROOT, DbtRun, dbt_command, project_copy
 from segmentation.cli.report import build_report
 from segmentation.demo.data import generate
 
 WALKTHROUGH = ROOT / "docs" / "add_a_feature.md"
-PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "analyses")
 FEATURE = "avg_units_per_order"
 MARKER = "# ---- add a feature here"
 
@@ -44,17 +42,6 @@ def _walkthrough_edits() -> tuple[str, str]:
     model_feature = next(block for block in blocks if f"- {{name: {FEATURE}," in block)
     return entry, model_feature
 
-
-def _project_copy(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    for part in PROJECT_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, project / part)
-        else:
-            shutil.copy2(source, project / part)
-    return project
 
 
 def _apply_walkthrough(project: Path) -> None:
@@ -79,7 +66,7 @@ def _apply_walkthrough(project: Path) -> None:
 def built(tmp_path_factory) -> tuple[DbtRun, Path]:
     tmp = tmp_path_factory.mktemp("add_a_feature")
     orders, _ = generate(400, 11, tmp / "data" / "order_lines.parquet")
-    project = _project_copy(tmp)
+    project = project_copy(tmp)
     _apply_walkthrough(project)
     workdir = tmp / "build"
     cmd, env = dbt_command(workdir, "build", vars={"orders_format": "demo", "orders_path": str(orders)})

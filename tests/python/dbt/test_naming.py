@@ -10,33 +10,19 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, DbtRun, dbt_command
+from conftest import DbtRun, dbt_command, project_copy
 
-PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests", "analyses")
 RULES = "segment_naming_rules.csv"
 CONDITIONS = "segment_naming_conditions.csv"
 NAMING_MODEL = "model.segmentation.int_segments_named"
 Rows = list[dict[str, str]]
 
-
-def _project_copy(tmp_path: Path) -> Path:
-    """The dbt project's own files, copied to `tmp_path`/project."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for part in PROJECT_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, project / part)
-        else:
-            shutil.copy2(source, project / part)
-    return project
 
 
 def _read(path: Path) -> tuple[list[str], Rows]:
@@ -108,7 +94,7 @@ BROKEN_RULES = {
 @pytest.mark.parametrize("case", list(BROKEN_RULES))
 def test_broken_naming_rules_stop_the_build_before_naming(case, tmp_path):
     seed, change, message = BROKEN_RULES[case]
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     _edit(project, seed, change)
     run, statuses = _build_naming(project, tmp_path / "build")
     assert run.returncode != 0
@@ -122,7 +108,7 @@ def test_broken_naming_rules_stop_the_build_before_naming(case, tmp_path):
 
 def test_every_problem_is_listed_in_one_message(tmp_path):
     """Several problems at once (including an old-layout rules seed): all are named together."""
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     columns, rules = _read(project / "seeds" / RULES)
     rules = [{**row, "feature": ""} for row in _drop_fallback(rules)]
     _write(project / "seeds" / RULES, [*columns, "feature"], rules)
@@ -141,7 +127,7 @@ def test_every_problem_is_listed_in_one_message(tmp_path):
 def test_the_default_rules_pass_the_check(tmp_path):
     """The shipped seeds are valid: the check passes (the naming model then runs, and fails
     only because this build did not make its inputs)."""
-    run, statuses = _build_naming(_project_copy(tmp_path), tmp_path / "build")
+    run, statuses = _build_naming(project_copy(tmp_path), tmp_path / "build")
     assert "segment naming rules are invalid" not in run.output
     checks = {uid: status for uid, status in statuses.items() if "valid_naming_rules" in uid}
     assert list(checks.values()) == ["pass"], statuses
