@@ -25,7 +25,7 @@ from segmentation.published import connect_published
 
 # The marts that describe the current state; the others are history, one more run per build.
 STATE_MARTS = ["dim_customers", "fct_rejected_order_lines", "segment_centroids", "segment_k_sweep",
-               "segment_monthly_revenue", "segment_profiles"]
+               "segment_feature_profiles", "segment_monthly_revenue", "segment_profiles"]
 HISTORY_MARTS = ["fct_segment_memberships", "segment_centroid_history", "segment_history",
                  "segment_model_runs", "segment_transitions"]
 # Columns that name or time the run by nature: fit_seconds is wall time; a refit of the same
