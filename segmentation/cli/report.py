@@ -29,7 +29,6 @@ from segmentation.cli.report_figures import (
     shares_figure,
     transitions_figure,
 )
-from segmentation.money import MONEY_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +205,7 @@ def build_report(db_path: Path) -> str:
     means = (feature_profiles
              .pivot(index=["segment_id", "segment_name"], columns="feature", values="mean_value")
              .reset_index("segment_id", drop=True).astype(float))
-    money = MONEY_FEATURES | frozenset(feature_profiles.loc[feature_profiles.is_money, "feature"])
+    money = frozenset(feature_profiles.loc[feature_profiles.is_money, "feature"])
     profile = chart(profile_figure(means, overall, currency, money), "profiles")
     elbow = chart(elbow_figure(sweep), "elbow")
     movements = _movements(transitions, chart)
