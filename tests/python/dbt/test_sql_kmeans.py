@@ -66,6 +66,7 @@ def sql_runs(small_demo, tmp_path_factory):
             snapshots[0]["sweep_customers"] = _frame(run.db, "select * from int_kmeans_sweep_customers")
             snapshots[0]["labels"] = _frame(run.db, "select * from int_kmeans_sweep_labels")
             snapshots[0]["metrics"] = _frame(run.db, "select * from int_kmeans_sweep_metrics order by k")
+            snapshots[0]["lloyd"] = _frame(run.db, "select * from int_kmeans_sweep_lloyd")
             snapshots[0]["undocumented"] = undocumented_nodes(workdir, {**small_demo, **SQL_PATH})
     snapshots[-1]["history"] = _frame(run.db, "select * from int_segment_centroid_history")
     return snapshots
@@ -92,6 +93,34 @@ def test_sql_kmeans_inertia_is_within_one_percent_of_scikit_learn(sql_runs):
     k = len(centroids)
     sklearn_inertia = KMeans(n_clusters=k, n_init=10, random_state=0).fit(X).inertia_
     assert sql_inertia <= 1.01 * sklearn_inertia, (sql_inertia, sklearn_inertia)
+
+
+def test_the_lloyd_loop_stops_a_fit_only_when_a_step_would_change_nothing(sql_runs):
+    """int_kmeans_sweep_lloyd (materialized='kmeans_lloyd'): a fit marked converged is a fixed
+    point (one more Lloyd step in numpy returns its centroids); a fit still moving ran every
+    step the var allows."""
+    first = sql_runs[0]
+    features = first["sweep"]["features"].iloc[0].split(", ")
+    X = first["sweep_customers"][features].to_numpy(dtype=float)
+    fits = first["lloyd"].groupby(["init_number", "k"])
+    assert fits.ngroups == first["lloyd"][["init_number", "k"]].drop_duplicates().shape[0] > 0
+    converged = 0
+    for (_, k), fit in fits:
+        fit = fit.sort_values("cluster_number")
+        assert list(fit["cluster_number"]) == list(range(1, k + 1))
+        steps, is_converged = fit["lloyd_steps"].iloc[0], fit["is_converged"].iloc[0]
+        assert (fit["lloyd_steps"] == steps).all() and (fit["is_converged"] == is_converged).all()
+        centroids = fit[features].to_numpy(dtype=float)
+        if not is_converged:
+            assert steps == 30  # var segmentation_sql_kmeans_iterations' default
+            continue
+        converged += 1
+        assert 1 <= steps <= 30
+        nearest = ((X[:, None, :] - centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
+        stepped = np.array([X[nearest == j].mean(axis=0) if (nearest == j).any() else centroids[j]
+                            for j in range(k)])
+        np.testing.assert_allclose(stepped, centroids, rtol=1e-9, atol=1e-12)
+    assert converged > 0
 
 
 def test_sql_metrics_equal_scikit_learns_on_the_same_labels(sql_runs):
