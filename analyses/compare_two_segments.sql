@@ -1,18 +1,18 @@
 {#- Two segments side by side on every customer feature, with the ratio of their means.
     dbt compile --select compare_two_segments --vars '{segment_a: 1, segment_b: 2}'
-    Read from the long-form segment_feature_profiles, so a newly added feature is compared too.
-    An id segment_profiles does not hold stops the query, naming the ids there are. -#}
+    Read from the long-form dim_segment_feature_profiles, so a newly added feature is compared too.
+    An id dim_segment_profiles does not hold stops the query, naming the ids there are. -#}
 
 with
 
 profiles as (
-    select * from {{ published_ref('segment_feature_profiles') }}
+    select * from {{ published_ref('dim_segment_feature_profiles') }}
 ),
 
 chosen as (
     select
-        {{ known_segment_id('segment_a', 1, published_ref('segment_profiles')) }} as segment_a,
-        {{ known_segment_id('segment_b', 2, published_ref('segment_profiles')) }} as segment_b
+        {{ known_segment_id('segment_a', 1, published_ref('dim_segment_profiles')) }} as segment_a,
+        {{ known_segment_id('segment_b', 2, published_ref('dim_segment_profiles')) }} as segment_b
 ),
 
 compared as (

@@ -1,11 +1,11 @@
 {#- Net revenue (purchases minus returns) per segment and calendar month, with each segment's
-    share of the month: from the published mart segment_monthly_revenue, which sums the valid
+    share of the month: from the published mart fct_segment_monthly_revenue, which sums the valid
     order lines. -#}
 
 with
 
 months as (
-    select * from {{ published_ref('segment_monthly_revenue') }}
+    select * from {{ published_ref('fct_segment_monthly_revenue') }}
 ),
 
 final as (

@@ -1,6 +1,6 @@
 {#- The customers of one segment who spend most, with how typical they are of it.
     dbt compile --select top_customers_of_segment --vars '{segment_id: 1, top_n: 50}'
-    An id segment_profiles does not hold stops the query, naming the ids there are. -#}
+    An id dim_segment_profiles does not hold stops the query, naming the ids there are. -#}
 
 with
 
@@ -19,7 +19,7 @@ final as (
         recency_days,
         distance_to_centroid
     from customers
-    where segment_id = {{ known_segment_id('segment_id', 1, published_ref('segment_profiles')) }}
+    where segment_id = {{ known_segment_id('segment_id', 1, published_ref('dim_segment_profiles')) }}
     order by net_spending desc, customer_id
     limit {{ var('top_n', 50) | int }}
 )

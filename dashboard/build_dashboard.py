@@ -26,12 +26,12 @@ from segmentation.money import MONEY_FEATURES  # noqa: E402
 
 DATABASE_NAME = "segmentation (published)"
 TOP_CUSTOMERS = 1000
-MARTS = ["segment_profiles", "dim_customers", "segment_k_sweep", "segment_transitions", "segment_history",
-         "segment_model_runs", "fct_rejected_order_lines"]
+MARTS = ["dim_segment_profiles", "dim_customers", "fct_segment_k_sweep", "fct_segment_transitions",
+         "fct_segment_history", "fct_segment_model_runs", "fct_rejected_order_lines"]
 
 
 SHARES = {"share_of_customers": ".1%", "share_of_net_revenue": ".1%", "return_rate": ".1%"}
-# Money columns and metrics (in the run's currency, segment_model_runs.currency): shown with it.
+# Money columns and metrics (in the run's currency, fct_segment_model_runs.currency): shown with it.
 MONEY = {"net_revenue", "value", *MONEY_FEATURES,
          *(f"{stat}_{feature}" for stat in ("mean", "median") for feature in MONEY_FEATURES)}
 
@@ -128,8 +128,8 @@ def build(published: Path) -> list[str]:
     database_file = Path(os.path.abspath(published / "segmentation.duckdb"))
     with duckdb.connect(str(database_file), read_only=True) as con:
         segments = con.execute(
-            "select segment_id, segment_name from segment_profiles order by segment_id").fetchall()
-        currency = con.execute("select currency from segment_model_runs where is_latest").fetchone()[0]
+            "select segment_id, segment_name from dim_segment_profiles order by segment_id").fetchall()
+        currency = con.execute("select currency from fct_segment_model_runs where is_latest").fetchone()[0]
 
     for dashboard in db.session.query(Dashboard).all():
         db.session.delete(dashboard)
@@ -175,13 +175,13 @@ def build(published: Path) -> list[str]:
     links = "\n".join(f"- [{name}](/superset/dashboard/segment-{segment_id}/)"
                       for segment_id, name in segments)
     dashboard("Customer segments", "segments", [
-        ("chart", chart("Segments", "segment_profiles", raw_table(
+        ("chart", chart("Segments", "dim_segment_profiles", raw_table(
             ["segment_id", "segment_name", "suggested_action", "customers", "share_of_customers",
              "net_revenue", "share_of_net_revenue"], currency, order_by=[("segment_id", True)])),
          20 + 6 * len(segments)),
-        ("chart", chart("Customers per segment", "segment_profiles",
+        ("chart", chart("Customers per segment", "dim_segment_profiles",
                         bar_chart("segment_name", "sum(customers)", "customers"))),
-        ("chart", chart("Latest run", "segment_model_runs", raw_table(
+        ("chart", chart("Latest run", "fct_segment_model_runs", raw_table(
             ["run_id", "run_at", "segmentation_mode", "orders_input", "input_lines", "valid_lines",
              "customers", "k", "chosen_by"], currency, where="is_latest")), SMALL),
         ("markdown", f"### Segment pages\n{links}\n\n### More\n"
@@ -192,11 +192,11 @@ def build(published: Path) -> list[str]:
     for segment_id, name in segments:
         where = f"segment_id = {int(segment_id)}"
         dashboard(f"Segment {segment_id}: {name}", f"segment-{segment_id}", [
-            ("chart", chart(f"{name}: size and revenue", "segment_profiles", raw_table(
+            ("chart", chart(f"{name}: size and revenue", "dim_segment_profiles", raw_table(
                 ["segment_name", "suggested_action", "customers", "share_of_customers", "net_revenue",
                  "share_of_net_revenue"], currency, where=where)), SMALL),
-            ("chart", chart(f"{name}: profile", "segment_profiles", raw_table(
-                [c.column_name for c in datasets["segment_profiles"].columns
+            ("chart", chart(f"{name}: profile", "dim_segment_profiles", raw_table(
+                [c.column_name for c in datasets["dim_segment_profiles"].columns
                  if c.column_name.startswith(("mean_", "median_"))], currency, where=where)), SMALL),
             ("chart", chart(f"{name}: top {TOP_CUSTOMERS:,} customers by net spending", "dim_customers",
                             raw_table(
@@ -207,23 +207,23 @@ def build(published: Path) -> list[str]:
                          "chart's menu (⋮ → Download → Export to .CSV)"),
         ])
     dashboard("Movements between runs", "movements", [
-        ("chart", chart("Customers moving between segments", "segment_transitions", raw_table(
+        ("chart", chart("Customers moving between segments", "fct_segment_transitions", raw_table(
             ["comparison", "from_run_id", "to_run_id", "from_segment_name", "to_segment_name", "customers",
              "net_revenue"], currency, order_by=[("comparison", True), ("customers", False)]))),
-        ("chart", chart("Segments run by run", "segment_history", raw_table(
+        ("chart", chart("Segments run by run", "fct_segment_history", raw_table(
             ["run_id", "run_at", "segment_id", "segment_name", "previous_segment_name", "customers",
              "net_revenue"], currency,
             order_by=[("run_at", True), ("segment_id", True)]))),
     ])
     dashboard("How k was chosen", "choosing-k", [
-        ("chart", chart("Inertia by k (the elbow curve)", "segment_k_sweep",
+        ("chart", chart("Inertia by k (the elbow curve)", "fct_segment_k_sweep",
                         line_chart("k", "max(inertia)", "inertia"))),
-        ("chart", chart("The k sweep", "segment_k_sweep", raw_table(
+        ("chart", chart("The k sweep", "fct_segment_k_sweep", raw_table(
             ["k", "is_chosen", "chosen_by", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin",
              "sample_size"], currency, order_by=[("k", True)]))),
     ])
     dashboard("Input lines not used", "rejected-lines", [
-        ("chart", chart("Input lines read and used", "segment_model_runs", raw_table(
+        ("chart", chart("Input lines read and used", "fct_segment_model_runs", raw_table(
             ["run_id", "input_lines", "valid_lines"], currency, where="is_latest")), SMALL),
         ("chart", chart("Lines not used, by reason", "fct_rejected_order_lines", summed_table(
             ["rejection_reason"], {"lines": "count(*)", "value": "sum(line_value)"}, currency))),

@@ -1,7 +1,7 @@
 """Rules for what this project promises (README "Tests"): every model and source documented,
-a grain test on every model, enforced contracts on the public marts, no mart read by a model
-before it in the DAG (the marts are the end of the line: only other marts and the publish step
-read them)."""
+a grain test on every model, enforced contracts on the public marts, marts named dim_/fct_ (old
+names kept as views of them), no mart read by a model before it in the DAG (the marts are the
+end of the line: only other marts, the old names' views and the publish step read them)."""
 
 from dbt_score import Model, RuleViolation, Severity, Source, rule
 
@@ -9,9 +9,14 @@ from dbt_score import Model, RuleViolation, Severity, Source, rule
 # columns in the project's generic test macros/generic_tests/unique_combination_of_columns.sql).
 GRAIN_TESTS = {"unique", "unique_combination_of_columns"}
 MARTS = "models/marts/"
-# Who may read a mart: the marts themselves (e.g. segment_monthly_revenue reads dim_customers)
-# and the publish step, which copies them out.
-MART_READERS = ("models/marts/", "models/publish/")
+# The naming rule of the marts: dim_<things>, one row per thing as the latest build sees it (a
+# customer, a segment, a segment's feature); fct_<events>, one row per event or measurement.
+MART_PREFIXES = ("dim_", "fct_")
+# Views that keep the marts' names from before that rule working for BI tools.
+OLD_NAMES = "models/old_names/"
+# Who may read a mart: the marts themselves (e.g. fct_segment_monthly_revenue reads dim_customers),
+# the old names' views and the publish step, which copies them out.
+MART_READERS = (MARTS, OLD_NAMES, "models/publish/")
 
 
 @rule(severity=Severity.CRITICAL)
@@ -34,6 +39,9 @@ def model_has_grain_test(model: Model) -> RuleViolation | None:
     `unique_combination_of_columns` on its key columns."""
     if _grain_tests(model):
         return None
+    mart = _renamed_mart(model)
+    if mart is not None and _grain_tests(mart):
+        return None  # an old name's view: `select *` of a mart with a grain test
     meta = model.config.get("meta") or model.meta or {}
     checked_by = meta.get("grain_checked_by")
     if checked_by:
@@ -48,6 +56,37 @@ def model_has_grain_test(model: Model) -> RuleViolation | None:
 
 def _grain_tests(model: Model) -> set[str]:
     return {test.get("test_metadata", {}).get("name") for test in model._raw_test_values} & GRAIN_TESTS
+
+
+def _renamed_mart(model: Model) -> Model | None:
+    """The mart an old name's view reads (None for any other model, or a view of no single mart)."""
+    parents = [parent for parent in model.parents if isinstance(parent, Model)]
+    if not model.original_file_path.startswith(OLD_NAMES) or len(parents) != 1:
+        return None
+    return parents[0] if parents[0].original_file_path.startswith(MARTS) else None
+
+
+@rule(severity=Severity.CRITICAL)
+def mart_is_named_dim_or_fct(model: Model) -> RuleViolation | None:
+    """A mart is named dim_<things> (one row per thing, as the latest build sees it) or
+    fct_<events> (one row per event or measurement)."""
+    if model.original_file_path.startswith(MARTS) and not model.name.startswith(MART_PREFIXES):
+        return RuleViolation(message=f"mart {model.name} is named neither dim_... nor fct_....")
+
+
+@rule(severity=Severity.CRITICAL)
+def old_name_is_a_view_of_its_mart(model: Model) -> RuleViolation | None:
+    """A model in models/old_names/ keeps a renamed mart's old name: a view of that one mart,
+    named as the mart without its dim_/fct_ prefix, with a deprecation date."""
+    if not model.original_file_path.startswith(OLD_NAMES):
+        return None
+    mart = _renamed_mart(model)
+    if mart is None or mart.name.split("_", 1)[1] != model.name:
+        return RuleViolation(message=f"{model.name} is not a view of the one mart dim_/fct_{model.name}.")
+    if model.config.get("materialized") != "view":
+        return RuleViolation(message=f"{model.name} is not a view (a copy of {mart.name} would go stale).")
+    if not model._raw_values.get("deprecation_date"):
+        return RuleViolation(message=f"{model.name} has no deprecation_date.")
 
 
 @rule(severity=Severity.CRITICAL)

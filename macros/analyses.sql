@@ -21,11 +21,11 @@
 {%- endmacro %}
 
 {#- Var `var_name` (a segment id, default `default`) as a SQL scalar that stops the query, in
-    one line naming the id and the segments there are, when `profiles` (segment_profiles, the
+    one line naming the id and the segments there are, when `profiles` (dim_segment_profiles, the
     latest build) has no such segment. An analysis given an id that does not exist would
     otherwise return no rows, silently: stable ids can skip numbers (a retired segment keeps
     its id) and pass k. The error is the engine's own (unknown_segment_id_error).
-    Arguments: var_name, default - the var and its default; profiles - segment_profiles. -#}
+    Arguments: var_name, default - the var and its default; profiles - dim_segment_profiles. -#}
 {% macro known_segment_id(var_name, default, profiles) -%}
     {%- set segment_id = var(var_name, default) | int -%}
 (
@@ -33,14 +33,14 @@
         case
             when bool_or(segment_id = {{ segment_id }}) then cast({{ segment_id }} as bigint)
             else {{ unknown_segment_id_error(
-                sql_string(model.name ~ ": var " ~ var_name ~ " = " ~ segment_id ~ ": no segment " ~ segment_id ~ " in segment_profiles (the latest build; ids are stable, so they can skip numbers); its segments are "),
+                sql_string(model.name ~ ": var " ~ var_name ~ " = " ~ segment_id ~ ": no segment " ~ segment_id ~ " in dim_segment_profiles (the latest build; ids are stable, so they can skip numbers); its segments are "),
                 sql_string(": compile again with --vars '{" ~ var_name ~ ": <one of them>}'")) }}
         end
     from {{ profiles }}
 )
 {%- endmacro %}
 
-{#- In known_segment_id's query over segment_profiles: an error whose message is `before`, the
+{#- In known_segment_id's query over dim_segment_profiles: an error whose message is `before`, the
     segment ids there are (in order, comma-separated; "none"), then `after` (SQL strings).
     DuckDB's error(); Spark's raise_error(). -#}
 {% macro unknown_segment_id_error(before, after) -%}

@@ -62,6 +62,7 @@ STORAGE_VERSION: str | None = "v1.1.0"
 HISTORY_VIEW_COMMENT = (
     "Reads history/ Parquet files named relative to the published folder: set file_search_path "
     "to that folder (segmentation.published.connect_published does), or run in it.")
+OLD_NAME_COMMENT = "The old name of {}, kept for BI tools (docs/bi_tools.md#mart-names); use the new name."
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -71,19 +72,26 @@ class PublishRefused(RuntimeError):
 
 
 def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path | str, run_id: str,
-                  warehouse: Mapping[str, str], append_only: Mapping[str, str] | None = None) -> pd.DataFrame:
+                  warehouse: Mapping[str, str], append_only: Mapping[str, str] | None = None,
+                  old_names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Write `marts` (name -> relation) to `publish_dir` and swap them in; one status row per mart.
     `warehouse` identifies the warehouse the marts come from (`warehouse_id`, and `database`, its
     file, for messages); the folder refuses any other. `append_only` names marts (-> their run
-    id column) published one file of new runs per build."""
+    id column) published one file of new runs per build. `old_names` (old name -> mart) keep a
+    renamed mart readable under its old name: a view in the DuckDB file, a link to its Parquet file."""
     if not marts:
         raise ValueError("marts: nothing to publish")
     append_only = dict(append_only or {})
-    for name in [*marts, *append_only.values()]:
+    old_names = dict(old_names or {})
+    for name in [*marts, *append_only.values(), *old_names]:
         if not _NAME.match(name):
             raise ValueError(f"marts: {name!r} is not a plain lower-case table or column name")
     if not set(append_only) <= set(marts):
         raise ValueError(f"append_only: {sorted(set(append_only) - set(marts))} are not among the marts")
+    unknown = {old: new for old, new in old_names.items()
+               if new not in marts or new in append_only or old in marts}
+    if unknown:
+        raise ValueError(f"old_names: {unknown} must each name a copied mart, under a name no mart has")
     if not _RUN_ID.match(run_id):
         raise ValueError(f"run_id: {run_id!r} must be letters, digits, '-' or '_'")
     if not warehouse.get("warehouse_id"):
@@ -93,13 +101,13 @@ def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Pat
     with _publish_lock(publish_dir):
         _claim(publish_dir, warehouse, {name: (marts[name], column) for name, column in append_only.items()})
         _drop_leftovers(publish_dir)
-        status = _publish(marts, publish_dir, run_id, append_only)
+        status = _publish(marts, publish_dir, run_id, append_only, old_names)
     log.info("published %d marts of run %s to %s", len(marts), run_id, publish_dir)
     return status
 
 
 def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, run_id: str,
-             append_only: Mapping[str, str]) -> pd.DataFrame:
+             append_only: Mapping[str, str], old_names: Mapping[str, str]) -> pd.DataFrame:
     """Write a complete snapshot under a temporary name, then make it live in one rename."""
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     snapshot = publish_dir / SNAPSHOTS / f"{published_at:%Y%m%dT%H%M%S%f}_{run_id}"
@@ -110,6 +118,8 @@ def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, ru
         copied = [name for name in marts if name not in append_only]
         for name in copied:
             marts[name].to_parquet(str(staging / f"{name}.parquet"))
+        for old, new in old_names.items():
+            (staging / f"{old}.parquet").symlink_to(f"{new}.parquet")
         history_files = _append_history(publish_dir, snapshot.name, {
             name: (marts[name], column) for name, column in append_only.items()}, new_history)
         row_counts = {name: _row_count([str(staging / f"{name}.parquet")]) for name in copied}
@@ -125,7 +135,8 @@ def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, ru
         })
         status.to_parquet(staging / f"{STATUS_TABLE}.parquet", index=False)
         history_files.to_parquet(staging / f"{HISTORY_FILES_TABLE}.parquet", index=False)
-        _write_database(staging, publish_dir, [*copied, STATUS_TABLE, HISTORY_FILES_TABLE], history_files)
+        _write_database(staging, publish_dir, [*copied, STATUS_TABLE, HISTORY_FILES_TABLE], history_files,
+                        old_names)
         os.rename(staging, snapshot)
         # The one step that makes the run live: `current`, and through it segmentation.duckdb.
         # Until it, readers see the previous run; a kill before it leaves the new snapshot
@@ -271,9 +282,9 @@ def _published_history_files(publish_dir: Path) -> pd.DataFrame:
 
 
 def _write_database(snapshot: Path, publish_dir: Path, tables: list[str],
-                    history_files: pd.DataFrame) -> None:
-    """The snapshot's DuckDB file: one table per Parquet file and one view per append-only mart
-    over its history files, checkpointed whole (no write-ahead log)."""
+                    history_files: pd.DataFrame, old_names: Mapping[str, str]) -> None:
+    """The snapshot's DuckDB file: one table per Parquet file, one view per append-only mart
+    over its history files and one per old name, checkpointed whole (no write-ahead log)."""
     target = snapshot / PUBLISHED_DATABASE
     config = {"storage_compatibility_version": STORAGE_VERSION} if STORAGE_VERSION else {}
     with duckdb.connect(str(target), config=config) as con:
@@ -286,6 +297,9 @@ def _write_database(snapshot: Path, publish_dir: Path, tables: list[str],
             paths = ", ".join(_sql_literal(path) for path in sorted(set(files["path"])))
             con.execute(f"create view {mart} as select * from read_parquet([{paths}])")
             con.execute(f"comment on view {mart} is {_sql_literal(HISTORY_VIEW_COMMENT)}")
+        for old, new in old_names.items():
+            con.execute(f"create view {old} as select * from {new}")
+            con.execute(f"comment on view {old} is {_sql_literal(OLD_NAME_COMMENT.format(new))}")
         con.execute("checkpoint")
     if target.with_name(target.name + ".wal").exists():
         raise RuntimeError(f"{target}: DuckDB left a write-ahead log; the file is not complete")

@@ -1,5 +1,5 @@
-{#- The months add up to the segment: per segment, segment_monthly_revenue's net revenue summed
-    over the months equals segment_profiles' net_revenue, and no month counts more active
+{#- The months add up to the segment: per segment, fct_segment_monthly_revenue's net revenue summed
+    over the months equals dim_segment_profiles' net_revenue, and no month counts more active
     customers than the segment has. Returns a row per segment where either breaks. -#}
 
 with
@@ -9,12 +9,12 @@ months as (
         segment_id,
         sum(net_revenue) as net_revenue,
         max(active_customers) as most_active_customers
-    from {{ ref('segment_monthly_revenue') }}
+    from {{ ref('fct_segment_monthly_revenue') }}
     group by segment_id
 ),
 
 profiles as (
-    select segment_id, customers, net_revenue from {{ ref('segment_profiles') }}
+    select segment_id, customers, net_revenue from {{ ref('dim_segment_profiles') }}
 ),
 
 final as (

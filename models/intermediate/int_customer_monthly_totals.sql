@@ -1,5 +1,5 @@
 {#- One row per customer and calendar month with a valid line: the net value of those lines.
-    segment_monthly_revenue adds these up per segment, so it reads one row per customer-month
+    fct_segment_monthly_revenue adds these up per segment, so it reads one row per customer-month
     (40M at 10M customers), not every order line (132M).
 
     Daily builds (docs/daily_builds.md): incremental as int_customer_order_totals, with the same

@@ -2,20 +2,34 @@
 
 from segmentation.publish import publish_marts
 
+# The names the marts had before the dim_/fct_ rule, published as views of them; the same as
+# models/old_names/ (tests/python/unit/test_old_names.py)
+OLD_NAMES = {
+    "segment_profiles": "dim_segment_profiles",
+    "segment_feature_profiles": "dim_segment_feature_profiles",
+    "segment_centroids": "dim_segment_centroids",
+    "segment_k_sweep": "fct_segment_k_sweep",
+    "segment_model_runs": "fct_segment_model_runs",
+    "segment_history": "fct_segment_history",
+    "segment_centroid_history": "fct_segment_centroid_history",
+    "segment_transitions": "fct_segment_transitions",
+    "segment_monthly_revenue": "fct_segment_monthly_revenue",
+}
+
 
 def model(dbt, session):
     marts = {
         "dim_customers": dbt.ref("dim_customers"),
-        "segment_profiles": dbt.ref("segment_profiles"),
-        "segment_feature_profiles": dbt.ref("segment_feature_profiles"),
-        "segment_monthly_revenue": dbt.ref("segment_monthly_revenue"),
-        "segment_k_sweep": dbt.ref("segment_k_sweep"),
-        "segment_centroids": dbt.ref("segment_centroids"),
+        "dim_segment_profiles": dbt.ref("dim_segment_profiles"),
+        "dim_segment_feature_profiles": dbt.ref("dim_segment_feature_profiles"),
+        "fct_segment_monthly_revenue": dbt.ref("fct_segment_monthly_revenue"),
+        "fct_segment_k_sweep": dbt.ref("fct_segment_k_sweep"),
+        "dim_segment_centroids": dbt.ref("dim_segment_centroids"),
         "fct_rejected_order_lines": dbt.ref("fct_rejected_order_lines"),
-        "segment_model_runs": dbt.ref("segment_model_runs"),
-        "segment_history": dbt.ref("segment_history"),
-        "segment_transitions": dbt.ref("segment_transitions"),
-        "segment_centroid_history": dbt.ref("segment_centroid_history"),
+        "fct_segment_model_runs": dbt.ref("fct_segment_model_runs"),
+        "fct_segment_history": dbt.ref("fct_segment_history"),
+        "fct_segment_transitions": dbt.ref("fct_segment_transitions"),
+        "fct_segment_centroid_history": dbt.ref("fct_segment_centroid_history"),
         "fct_segment_memberships": dbt.ref("fct_segment_memberships"),
     }
     # the run id is read at run time: a config value could be stale under partial parsing
@@ -29,4 +43,4 @@ def model(dbt, session):
     }
     # the membership history grows by every customer every build: publish each run's rows once
     return publish_marts(marts, dbt.config.get("publish_dir"), run_id, warehouse=warehouse,
-                         append_only={"fct_segment_memberships": "run_id"})
+                         append_only={"fct_segment_memberships": "run_id"}, old_names=OLD_NAMES)

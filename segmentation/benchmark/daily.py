@@ -198,7 +198,7 @@ def benchmark_size(customers: int, data_dir: Path, work_dir: Path, notebook_from
     for name in DAILY_VARS:
         result.differences[name] = differences(dbs[name], dbs["scratch"], root / "compare_tmp")
     with duckdb.connect(str(dbs["scratch"]), read_only=True) as con:
-        k = con.execute("select k from segment_model_runs where is_latest").fetchone()[0]
+        k = con.execute("select k from fct_segment_model_runs where is_latest").fetchone()[0]
     result.notebook_seconds, result.notebook_source = notebook_seconds(
         customers, data, k, root, notebook_from, notebook_up_to)
     return result

@@ -184,12 +184,12 @@ def model_space_quality(db: Path, data: Path, random_state: int = 42) -> dict:
         centroids = con.execute("""
             select segment_id, feature, feature_position, transform, centroid_model_space,
                    clip_lower, clip_upper, center, scale
-            from segment_centroids where is_used order by segment_id, feature_position""").df()
+            from dim_segment_centroids where is_used order by segment_id, feature_position""").df()
         features = list(dict.fromkeys(centroids["feature"]))
         customers = con.execute(
             f"select customer_id, segment_id, distance_to_centroid, {', '.join(features)} "
             "from dim_customers order by customer_id").df()
-        runs = con.execute("select k, sample_size from segment_model_runs where is_latest").fetchone()
+        runs = con.execute("select k, sample_size from fct_segment_model_runs where is_latest").fetchone()
     truth = pd.read_parquet(truth_path(data)).set_index("customer_id")["planted_segment"]
     ari = adjusted_rand_score(truth.loc[customers["customer_id"]], customers["segment_id"])
     scaling = centroids.drop_duplicates("feature").set_index("feature")

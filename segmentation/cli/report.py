@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 SCATTER_SAMPLE = 5_000
 TOP_CUSTOMERS = 5  # per segment, by net spending
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
-# the comparisons of segment_transitions, in the order the report shows them
+# the comparisons of fct_segment_transitions, in the order the report shows them
 COMPARISONS = {"since_last_fit": "Since the last fit", "since_last_build": "Since the last build"}
 
 
@@ -50,8 +50,8 @@ class RunInfo:
 
 
 def run_info(con: duckdb.DuckDBPyConnection) -> RunInfo:
-    """Run facts from the latest `segment_model_runs` row."""
-    run = con.execute("select * from segment_model_runs where is_latest").df().iloc[0]
+    """Run facts from the latest `fct_segment_model_runs` row."""
+    run = con.execute("select * from fct_segment_model_runs where is_latest").df().iloc[0]
     model = ("a new fit" if run.segmentation_mode == "fit"
              else f"the stored model of run {run.model_run_id}")
     unused = run.input_lines - run.valid_lines
@@ -173,13 +173,13 @@ def build_report(db_path: Path) -> str:
     with duckdb.connect(str(db_path), read_only=True) as con:
         info = run_info(con)
         currency = info.currency
-        sweep = con.execute("select * from segment_k_sweep order by k").df()
-        profiles = con.execute("select * from segment_profiles order by segment_id").df()
+        sweep = con.execute("select * from fct_segment_k_sweep order by k").df()
+        profiles = con.execute("select * from dim_segment_profiles order by segment_id").df()
         # every customer feature, a newly added one too: the long-form mart has one row per
         # segment and feature, in the order of dim_customers' columns
         feature_profiles = con.execute(
             "select segment_id, segment_name, feature, is_money, mean_value "
-            "from segment_feature_profiles order by feature_position, segment_id").df()
+            "from dim_segment_feature_profiles order by feature_position, segment_id").df()
         features = list(dict.fromkeys(feature_profiles.feature))
         # feature names are dim_customers' column names (a dbt contract), quoted as identifiers
         values = con.execute("select " + ", ".join(f'avg("{f}"), stddev_pop("{f}")' for f in features)
@@ -194,7 +194,7 @@ def build_report(db_path: Path) -> str:
         total = con.execute("select count(*) from dim_customers").fetchone()[0]
         top_customers = _top_customers(con, currency)
         unused_lines = _unused_lines(con, info)
-        transitions = con.execute("select * from segment_transitions").df()
+        transitions = con.execute("select * from fct_segment_transitions").df()
     generated = datetime.now(timezone.utc)
 
     facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in info.facts.items())

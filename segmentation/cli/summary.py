@@ -24,14 +24,14 @@ def summarize(db_path: Path, publish_dir: Path = Path("published")) -> str:
         customers = con.execute("select count(*) from dim_customers").fetchone()[0]
         run_id, mode, model_run_id, k, chosen_by, sample, id_assignment = con.execute(
             "select run_id, segmentation_mode, model_run_id, k, chosen_by, sample_size, id_assignment "
-            "from segment_model_runs where is_latest"
+            "from fct_segment_model_runs where is_latest"
         ).fetchone()
         segments = con.execute(
             "select segment_id, segment_name, customers, share_of_customers, share_of_net_revenue "
-            "from segment_profiles order by segment_id"
+            "from dim_segment_profiles order by segment_id"
         ).fetchall()
         renamed = con.execute(
-            "select segment_id, previous_segment_name, segment_name from segment_history "
+            "select segment_id, previous_segment_name, segment_name from fct_segment_history "
             "where is_latest_run and is_renamed order by segment_id"
         ).fetchall()
         rejected = con.execute(

@@ -6,7 +6,7 @@ with
 
 ranked_runs as (
     select run_id, row_number() over (order by run_at desc, run_id desc) as runs_ago
-    from {{ ref('segment_model_runs') }}
+    from {{ ref('fct_segment_model_runs') }}
     -- the previous build is the last accepted one: a rejected build's segments never went live
     where status = 'accepted' or is_latest
 ),

@@ -1,4 +1,4 @@
-{#- Each segment's size and net revenue in this build: what segment_profiles shows and what
+{#- Each segment's size and net revenue in this build: what dim_segment_profiles shows and what
     the run records keep, computed once here so no run record reads a mart. -#}
 
 with

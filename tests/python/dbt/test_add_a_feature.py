@@ -2,7 +2,7 @@
 entry in models/marts/dim_customers.yml, the model-feature entry of var segmentation_features in
 dbt_project.yml) are applied as the walkthrough says, the copy is built on small demo data, and
 the feature is found where the walkthrough promises: dim_customers with the values the order
-lines give, the long-form mart segment_feature_profiles (published too), the docs, the report and
+lines give, the long-form mart dim_segment_feature_profiles (published too), the docs, the report and
 the fit. One build with both edits: the feature's way into the marts does not depend on it being
 a model feature (eight of the default features are not), and each build costs ~25 s of CI.
 
@@ -103,9 +103,9 @@ def test_the_feature_is_a_column_of_dim_customers_with_the_order_lines_values(bu
 
 def test_the_long_form_mart_profiles_it_per_segment(built):
     run, workdir = built
-    segments = run.query("select segment_id from segment_profiles order by 1")
+    segments = run.query("select segment_id from dim_segment_profiles order by 1")
     rows = run.query(f"""select segment_id, mean_value, median_value, overall_mean_value
-                         from segment_feature_profiles where feature = '{FEATURE}' order by 1""")
+                         from dim_segment_feature_profiles where feature = '{FEATURE}' order by 1""")
     assert [(row[0],) for row in rows] == segments
     means = dict(run.query(f"select segment_id, avg({FEATURE}) from dim_customers group by 1"))
     overall = run.query(f"select avg({FEATURE}) from dim_customers")[0][0]
@@ -114,10 +114,10 @@ def test_the_long_form_mart_profiles_it_per_segment(built):
         assert median > 0 and overall_mean == pytest.approx(overall, rel=1e-9)
     # the wide mart keeps its fixed columns (its contract is unchanged)
     assert not run.query(f"""select column_name from information_schema.columns
-                             where table_name = 'segment_profiles' and column_name like '%{FEATURE}'""")
+                             where table_name = 'dim_segment_profiles' and column_name like '%{FEATURE}'""")
     # published for BI tools like the other marts
     with duckdb.connect(str(workdir / "published" / "segmentation.duckdb"), read_only=True) as con:
-        published = con.execute("select count(*) from segment_feature_profiles "
+        published = con.execute("select count(*) from dim_segment_feature_profiles "
                                 f"where feature = '{FEATURE}'").fetchone()[0]
     assert published == len(segments)
 
@@ -138,9 +138,9 @@ def test_the_report_shows_it(built):
 
 def test_the_fit_uses_it_as_a_model_feature(built):
     run, _ = built
-    centroids = {row[0] for row in run.query("select distinct feature from segment_centroids")}
+    centroids = {row[0] for row in run.query("select distinct feature from dim_segment_centroids")}
     assert centroids == {FEATURE, "units_ordered", "return_rate", "net_spending"}
-    features = run.query("select features from segment_model_runs where is_latest")[0][0]
+    features = run.query("select features from fct_segment_model_runs where is_latest")[0][0]
     assert FEATURE in features
 
 

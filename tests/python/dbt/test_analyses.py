@@ -38,7 +38,7 @@ def _run(database: Path, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def segment_ids(demo_build) -> list[int]:
-    rows = _run(_published(demo_build), "select segment_id from segment_profiles order by 1")
+    rows = _run(_published(demo_build), "select segment_id from dim_segment_profiles order by 1")
     return [row[0] for row in rows]
 
 

@@ -300,9 +300,9 @@ FEATURED = "select * exclude (totals_as_of) from int_customer_order_totals natur
 MONTHLY = "select customer_id, order_month, net_value from int_customer_monthly_totals order by 1, 2"
 # The marts of a whole build (none holds a run id or a build time).
 MARTS = ("select * from dim_customers order by customer_id",
-         "select * from segment_profiles order by segment_id",
+         "select * from dim_segment_profiles order by segment_id",
          "select * from fct_rejected_order_lines order by source_file, source_line_number",
-         "select * from segment_monthly_revenue order by segment_id, order_month")
+         "select * from fct_segment_monthly_revenue order by segment_id, order_month")
 
 
 def planted_days(demo: pa.Table, directory) -> list:

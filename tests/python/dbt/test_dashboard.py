@@ -82,24 +82,25 @@ def _expected(published: Path) -> dict[str, list[str]]:
         def one(sql: str) -> str:
             return str(con.execute(sql).fetchone()[0])
 
-        segments = con.execute("select segment_id, segment_name, customers from segment_profiles").fetchall()
+        segments = con.execute(
+            "select segment_id, segment_name, customers from dim_segment_profiles").fetchall()
         expected = {"segments": [str(customers) for _, _, customers in segments]
                     + [name for _, name, _ in segments]}
         for segment_id, name, customers in segments:
             top = one(f"select customer_id from dim_customers where segment_id = {segment_id} "
                       "order by net_spending desc limit 1")
             expected[f"segment-{segment_id}"] = [name, str(customers), top]
-        expected["movements"] = [one("select run_id from segment_history where is_latest_run limit 1")]
-        expected["choosing-k"] = [one("select sample_size from segment_k_sweep where is_chosen")]
-        expected["rejected-lines"] = [one("select input_lines from segment_model_runs where is_latest")]
+        expected["movements"] = [one("select run_id from fct_segment_history where is_latest_run limit 1")]
+        expected["choosing-k"] = [one("select sample_size from fct_segment_k_sweep where is_chosen")]
+        expected["rejected-lines"] = [one("select input_lines from fct_segment_model_runs where is_latest")]
     return expected
 
 
 def _money(published: Path) -> tuple[str, list[float]]:
     """The latest run's currency and every segment's net revenue."""
     with duckdb.connect(str(published / "segmentation.duckdb"), read_only=True) as con:
-        currency = con.execute("select currency from segment_model_runs where is_latest").fetchone()[0]
-        rows = con.execute("select net_revenue from segment_profiles").fetchall()
+        currency = con.execute("select currency from fct_segment_model_runs where is_latest").fetchone()[0]
+        rows = con.execute("select net_revenue from dim_segment_profiles").fetchall()
         revenue = [float(value) for value, in rows]
     return currency, revenue
 

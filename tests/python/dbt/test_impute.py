@@ -64,8 +64,8 @@ def _model_space(raw: pd.Series, params: pd.Series) -> pd.Series:
 
 def _distances_from_stored_model(db) -> pd.DataFrame:
     """Every customer's distance to its segment's centroid, computed here from the stored model
-    (segment_centroids) and the customer's raw features (dim_customers), with dbt's own."""
-    model = _frame(db, "select * from segment_centroids")
+    (dim_segment_centroids) and the customer's raw features (dim_customers), with dbt's own."""
+    model = _frame(db, "select * from dim_segment_centroids")
     customers = _frame(db, "select * from dim_customers").set_index("customer_id")
     squared = pd.Series(0.0, index=customers.index)
     for feature, rows in model.groupby("feature"):
@@ -87,12 +87,12 @@ def median_runs(orders, orders_next, tmp_path_factory):
         "scaling": _frame(fit.db, "select * from int_segment_feature_scaling").set_index("feature"),
         "sampled": _frame(fit.db, "select * from int_customers_sampled"),
         "training": _frame(fit.db, "select * from int_segment_training_set").set_index("customer_id"),
-        "centroids": _frame(fit.db, "select * from segment_centroids"),
+        "centroids": _frame(fit.db, "select * from dim_segment_centroids"),
         "distances": _distances_from_stored_model(fit.db),
     }
     score = run_dbt(workdir, "build", vars={**orders_next, **features, "segmentation_mode": "score"})
     snapshot["score_current"] = _frame(score.db, "select * from int_segment_model_current")
-    snapshot["score_history"] = _frame(score.db, "select * from segment_centroid_history")
+    snapshot["score_history"] = _frame(score.db, "select * from fct_segment_centroid_history")
     snapshot["score_distances"] = _distances_from_stored_model(score.db)
     snapshot["score_featurized"] = _frame(score.db, "select * from int_customers_featurized")
     return fit, snapshot
@@ -144,7 +144,7 @@ def test_median_is_learnt_on_the_sample_stored_and_used_in_training(median_runs)
         assert snapshot["scaling"].loc[feature, "impute"] == "none"
         assert math.isnan(snapshot["scaling"].loc[feature, "impute_value"])
     # the stored model and both marts carry the rule and the value
-    for table in ("int_segment_centroid_history", "segment_centroid_history", "segment_centroids"):
+    for table in ("int_segment_centroid_history", "fct_segment_centroid_history", "dim_segment_centroids"):
         stored = fit.query(f"select distinct impute, impute_value from {table} where feature = '{FEATURE}'")
         assert stored == [("median", pytest.approx(params["impute_value"], rel=1e-12))], table
     # a one-order customer trains at the model-space position of the median, not the clip bound
@@ -200,7 +200,7 @@ def test_a_score_build_with_another_impute_rule_is_refused(median_runs, orders):
 def test_zero_and_a_chosen_value_are_applied_and_stored(orders, tmp_path, impute, value):
     run = run_dbt(tmp_path, "build", vars={**orders, "segmentation_features": _features(**impute),
                                            "segment_count": 4})
-    stored = run.query("select distinct impute, impute_value from segment_centroids "
+    stored = run.query("select distinct impute, impute_value from dim_segment_centroids "
                        f"where feature = '{FEATURE}'")
     assert stored == [(impute["impute"], value)]
     distances = _distances_from_stored_model(run.db)
@@ -242,5 +242,5 @@ def test_a_model_stored_before_impute_rules_is_named_then_upgraded(orders, tmp_p
     assert score.returncode != 0
     assert "predates impute rules (no column impute): run a build in fit mode first" in score.output
     fit = run_dbt(tmp_path, "build", vars={**orders, "segment_count": 3})
-    assert fit.query("select fit_number, impute from segment_centroid_history group by all order by 1") \
+    assert fit.query("select fit_number, impute from fct_segment_centroid_history group by all order by 1") \
         == [(1, "none"), (2, "none")]

@@ -77,14 +77,15 @@ def test_constant_feature_is_left_out_with_a_warning(small_demo, tmp_path):
     pq.write_table(table, path)
     run = run_dbt(tmp_path / "build", "build", vars=_demo_vars(path))
     assert "feature return_rate is constant (value 0.0) across the sampled customers" in run.output
-    assert run.query("select distinct features from segment_k_sweep") == [("units_ordered, net_spending",)]
+    features = run.query("select distinct features from fct_segment_k_sweep")
+    assert features == [("units_ordered, net_spending",)]
     assert run.query("select count(*) from dim_customers where segment_id is null") == [(0,)]
 
 
 def test_fixed_segment_count(small_demo, tmp_path):
     run = run_dbt(tmp_path / "build", "build", vars=_demo_vars(small_demo, segment_count=3))
-    assert run.query("select k, chosen_by from segment_k_sweep where is_chosen") == [(3, "segment_count")]
-    assert run.query("select count(*) from segment_profiles") == [(3,)]
+    assert run.query("select k, chosen_by from fct_segment_k_sweep where is_chosen") == [(3, "segment_count")]
+    assert run.query("select count(*) from dim_segment_profiles") == [(3,)]
 
 
 def test_csv_with_unparseable_values_is_quarantined(small_demo, tmp_path):

@@ -18,7 +18,7 @@ from segmentation.demo.data import generate
 # k = 7 on the demo separates customers far worse than a silhouette of 0.9: the gate fails
 REJECTED_BY_GATE = {"segment_count": 7, "segment_silhouette_floor": 0.9,
                     "segment_quality_gate_severity": "error"}
-# a test failing at error severity after the fit was appended (segment_profiles' gate)
+# a test failing at error severity after the fit was appended (dim_segment_profiles' gate)
 FAILING_AFTER_FIT = {"segment_min_share": 0.3, "segment_quality_gate_severity": "error"}
 TMP_RELATIONS = "select table_name from information_schema.tables where table_name like '%dbt_tmp%'"
 
@@ -34,14 +34,14 @@ def _build(workdir: Path, vars: dict, check: bool = True) -> tuple[DbtRun, str]:
 
 
 def _registry(run: DbtRun) -> dict[str, tuple]:
-    """run_id -> (segmentation_mode, model_run_id, k) of segment_model_runs."""
+    """run_id -> (segmentation_mode, model_run_id, k) of fct_segment_model_runs."""
     return {row[0]: row[1:] for row in run.query("select run_id, segmentation_mode, model_run_id, k "
-                                                 "from segment_model_runs")}
+                                                 "from fct_segment_model_runs")}
 
 
 def _status(run: DbtRun) -> dict[str, tuple]:
-    """run_id -> (status, status_reason) of segment_model_runs."""
-    rows = run.query("select run_id, status, status_reason from segment_model_runs")
+    """run_id -> (status, status_reason) of fct_segment_model_runs."""
+    rows = run.query("select run_id, status, status_reason from fct_segment_model_runs")
     return {row[0]: row[1:] for row in rows}
 
 
@@ -84,7 +84,7 @@ def test_a_fit_rejected_by_a_gate_is_not_used_by_the_next_score_build(gate_rejec
                                      f"where run_id = '{run}'")) for run in (accepted_id, score_id)}
     assert members[score_id] == members[accepted_id]
     # the store shows only accepted fits
-    fits = {row[0] for row in score.query("select distinct run_id from segment_centroid_history")}
+    fits = {row[0] for row in score.query("select distinct run_id from fct_segment_centroid_history")}
     assert fits == {accepted_id}
     # the rejected fit is listed, marked, with the failing gate as the reason
     statuses = _status(score)
@@ -92,9 +92,10 @@ def test_a_fit_rejected_by_a_gate_is_not_used_by_the_next_score_build(gate_rejec
     assert status == "rejected" and "gate_silhouette_floor" in reason
     assert statuses[accepted_id][0] == "accepted" and statuses[score_id][0] == "current"
     # transitions compare with accepted builds: since the last build and since the last fit
-    pairs = set(score.query("select distinct comparison, from_run_id, to_run_id from segment_transitions"))
+    pairs = set(score.query(
+        "select distinct comparison, from_run_id, to_run_id from fct_segment_transitions"))
     assert pairs == {("since_last_build", accepted_id, score_id), ("since_last_fit", accepted_id, score_id)}
-    moved = score.query("select sum(customers) from segment_transitions "
+    moved = score.query("select sum(customers) from fct_segment_transitions "
                         "where comparison = 'since_last_build' and from_segment_id = to_segment_id")
     assert moved[0][0] == len(members[score_id])
 
@@ -105,12 +106,12 @@ def test_a_fit_whose_build_failed_is_not_matched_by_the_next_fit(failed_after_fi
     # the failed build's fit was appended to the store, but the next fit does not see it
     stored = refit.query(f"select count(*) from int_segment_centroid_history where run_id = '{failed_id}'")
     assert stored[0][0] > 0
-    assignment = refit.query("select distinct fit_number, id_assignment from segment_centroid_history "
+    assignment = refit.query("select distinct fit_number, id_assignment from fct_segment_centroid_history "
                              f"where run_id = '{refit_id}'")
     assert assignment == [(2, "matched 4 of 4 to fit 1")]
     status, reason = _status(refit)[failed_id]
     assert status == "rejected" and "gate_min_segment_share" in reason
-    transitions = set(refit.query("select distinct comparison, from_run_id from segment_transitions"))
+    transitions = set(refit.query("select distinct comparison, from_run_id from fct_segment_transitions"))
     assert transitions == {("since_last_build", first_id), ("since_last_fit", first_id)}
 
 
@@ -123,7 +124,7 @@ def test_no_temporary_relations_after_passing_and_failing_builds(failed_after_fi
 def test_a_killed_builds_fit_is_not_used(data, tmp_path):
     _, accepted_id = _build(tmp_path, _vars(data))
     # killed once its fit is stored (the marts come after the model history)
-    _kill_when(tmp_path, data, "START sql table model main.segment_profiles")
+    _kill_when(tmp_path, data, "START sql table model main.dim_segment_profiles")
     score, score_id = _build(tmp_path, _vars(data, segmentation_mode="score"))
     killed = [row[0] for row in score.query("select distinct run_id from int_segment_centroid_history")
               if row[0] != accepted_id]

@@ -138,7 +138,7 @@ def test_online_retail_lapsed_one_time_buyers_are_not_newcomers(online_retail_bu
     with a win-back action, and no segment called newcomers has a median recency over 90 days."""
     profiles = online_retail_build.query(
         "select segment_name, suggested_action, customers, median_orders, median_recency_days, "
-        "median_tenure_days from segment_profiles order by segment_id")
+        "median_tenure_days from dim_segment_profiles order by segment_id")
     one_time = [p for p in profiles if p[3] <= 1]
     assert one_time, profiles
     for name, action, _, _, recency, tenure in one_time:

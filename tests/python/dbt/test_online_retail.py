@@ -45,11 +45,11 @@ def test_rejections_have_the_documented_reasons(online_retail_build):
 def test_segments_are_sensible(online_retail_build):
     customers = online_retail_build.query("select count(*) from dim_customers")[0][0]
     assert customers == BUYING_CUSTOMERS
-    k = online_retail_build.query("select k from segment_k_sweep where is_chosen")[0][0]
+    k = online_retail_build.query("select k from fct_segment_k_sweep where is_chosen")[0][0]
     assert 2 <= k <= 10
     profiles = online_retail_build.query(
         "select segment_name, share_of_customers, median_net_spending, mean_return_rate "
-        "from segment_profiles order by median_net_spending")
+        "from dim_segment_profiles order by median_net_spending")
     assert len(profiles) == k
     assert all(share >= 0.01 for _, share, _, _ in profiles), profiles
     # spending separates the segments: the top segment's median is several times the bottom's

@@ -19,7 +19,7 @@ def _frame(run, sql: str) -> pd.DataFrame:
 
 
 def test_the_planted_number_of_segments_is_chosen(demo_build):
-    chosen = demo_build.query("select k, chosen_by from segment_k_sweep where is_chosen")
+    chosen = demo_build.query("select k, chosen_by from fct_segment_k_sweep where is_chosen")
     assert chosen == [(len(PLANTED_SEGMENTS), "elbow")]
 
 
@@ -43,7 +43,7 @@ def test_segment_names_follow_the_profiles(demo_build, demo_data):
         "one_order_newcomers": "One-order newcomers",
         "regulars": "Regulars",
     }
-    actions = demo_build.query("select count(*) from segment_profiles where suggested_action is null")
+    actions = demo_build.query("select count(*) from dim_segment_profiles where suggested_action is null")
     assert actions == [(0,)]
 
 
@@ -65,16 +65,16 @@ def test_sql_scoring_matches_the_fitted_model(demo_build):
 
 
 def test_model_tables_describe_the_fit(demo_build):
-    assert demo_build.query("select count(*) from segment_transitions") == [(0,)], "no previous run"
+    assert demo_build.query("select count(*) from fct_segment_transitions") == [(0,)], "no previous run"
     sweep = demo_build.query("select k, inertia, silhouette, calinski_harabasz, davies_bouldin "
-                             "from segment_k_sweep order by k")
+                             "from fct_segment_k_sweep order by k")
     assert [row[0] for row in sweep] == list(range(1, 11))
     assert sweep[0][2] is None and all(v is not None for row in sweep[1:] for v in row)
     inertias = [row[1] for row in sweep]
     assert inertias == sorted(inertias, reverse=True)
     # original units are the inverse of the model space: units of a centroid are >= 0
     centroids = demo_build.query("select feature, min(centroid_original_units), max(centroid_original_units) "
-                                 "from segment_centroids group by feature")
+                                 "from dim_segment_centroids group by feature")
     by_feature = {f: (lo, hi) for f, lo, hi in centroids}
     assert set(by_feature) == {"units_ordered", "return_rate", "net_spending"}
     assert 0 <= by_feature["return_rate"][0] <= by_feature["return_rate"][1] <= 1
@@ -83,7 +83,7 @@ def test_model_tables_describe_the_fit(demo_build):
 def test_summary_names_the_segments(demo_build):
     text = summarize(demo_build.db, demo_build.db.parent / "published")
     assert "customers segmented: 25,000" in text
-    assert "segment_monthly_revenue, segment_profiles, segment_transitions)" in text
+    assert "fct_segment_monthly_revenue, dim_segment_profiles, fct_segment_transitions)" in text
     assert "chosen k: 4 (elbow); segment ids: first run: ids by size" in text
     assert ": fit build, customers scored with a new fit" in text
     for name in ("Heavy returners", "Loyal high spenders", "One-order newcomers", "Regulars"):

@@ -32,7 +32,7 @@ STATE = """select (select count(distinct dbt_invocation_id) from published_marts
                   (select min(dbt_invocation_id) from published_marts),
                   (select count(*) from dim_customers),
                   (select row_count from published_marts where mart = 'dim_customers'),
-                  (select sum(customers) from segment_profiles)"""
+                  (select sum(customers) from dim_segment_profiles)"""
 # A BI tool in its own process that keeps the published file open and answers one query per line.
 HELD_READER = f"""
 import json, sys, duckdb
@@ -114,7 +114,7 @@ def test_a_reader_sees_the_previous_complete_run_until_the_next_is_published(tmp
     after = _state(published)
     assert after[1] == 3_000 and after[0] != before[0]
     with duckdb.connect(str(workdir / "segmentation.duckdb"), read_only=True) as warehouse:
-        built = warehouse.execute("select run_id from segment_model_runs where is_latest").fetchone()[0]
+        built = warehouse.execute("select run_id from fct_segment_model_runs where is_latest").fetchone()[0]
     assert after[0] == built, "a new connection in the notebook's process reads the new build"
     assert _complete(notebook.execute(STATE).fetchone()) == before, "the open one keeps its snapshot"
     notebook.close()
@@ -144,6 +144,27 @@ def test_publish_keeps_the_last_snapshots_and_validates_names(tmp_path):
         with pytest.raises(ValueError, match="run_id"):
             publish_marts({"some_mart": con.table("t")}, tmp_path, "../escape", warehouse=WAREHOUSE)
 
+
+
+def test_an_old_name_reads_its_renamed_mart_in_the_file_and_as_parquet(tmp_path):
+    """A renamed mart's old name is a view (DuckDB) and a link (Parquet) to the one copy, also in
+    a moved folder; an old name must name a copied mart and no mart."""
+    with duckdb.connect() as con:
+        con.execute("create table t as select range as id from range(5)")
+        publish_marts({"dim_things": con.table("t")}, tmp_path / "published", "run-1",
+                      warehouse=WAREHOUSE, old_names={"things": "dim_things"})
+        moved = (tmp_path / "published").rename(tmp_path / "moved")
+        with connect_published(moved) as reader:
+            assert reader.execute("select count(*) from things").fetchone()[0] == 5
+            assert "dim_things" in reader.execute(
+                "select comment from duckdb_views() where view_name = 'things'").fetchone()[0]
+        assert con.execute("select count(*) from read_parquet(?)",
+                           [str(moved / "current" / "things.parquet")]).fetchone()[0] == 5
+        assert (moved / "current" / "things.parquet").readlink() == Path("dim_things.parquet")
+        for old_names in ({"things": "dim_others"}, {"dim_things": "dim_things"}, {"Things": "dim_things"}):
+            with pytest.raises(ValueError, match="old_names|marts"):
+                publish_marts({"dim_things": con.table("t")}, moved, "run-2", warehouse=WAREHOUSE,
+                              old_names=old_names)
 
 
 def test_append_only_history_is_published_one_file_per_run(tmp_path):
@@ -559,9 +580,9 @@ def test_public_marts_expose_no_person_beyond_customer_id_and_feed_the_exposures
     public = {uid: node for uid, node in manifest["nodes"].items()
               if node["resource_type"] == "model" and node.get("access") == "public"}
     names = {node["name"] for node in public.values()}
-    assert names >= {"dim_customers", "segment_profiles", "segment_k_sweep", "segment_centroids",
-                     "fct_rejected_order_lines", "segment_model_runs", "segment_history",
-                     "segment_transitions", "segment_centroid_history", "fct_segment_memberships"}
+    assert names >= {"dim_customers", "dim_segment_profiles", "fct_segment_k_sweep", "dim_segment_centroids",
+                     "fct_rejected_order_lines", "fct_segment_model_runs", "fct_segment_history",
+                     "fct_segment_transitions", "fct_segment_centroid_history", "fct_segment_memberships"}
     for node in public.values():
         config = node["config"]
         # tables, or append-only history (incremental) that BI reads like a table

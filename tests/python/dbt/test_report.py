@@ -143,7 +143,7 @@ def _assert_toolbars_cover_nothing(seen: Rendered) -> None:
 def _latest_run(db: Path) -> tuple:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute("select cast(first_ordered_at as date), cast(last_ordered_at as date), currency, "
-                           "input_lines, valid_lines from segment_model_runs where is_latest").fetchone()
+                           "input_lines, valid_lines from fct_segment_model_runs where is_latest").fetchone()
 
 
 def _assert_header_and_money(seen: Rendered, db: Path) -> None:
@@ -200,8 +200,8 @@ def test_report_names_the_currency_it_is_given(demo_build, tmp_path):
     db = tmp_path / "segmentation.duckdb"
     shutil.copy(demo_build.db, db)
     with duckdb.connect(str(db)) as con:
-        before = con.execute("select currency from segment_model_runs where is_latest").fetchone()[0]
-        con.execute("update segment_model_runs set currency = 'EUR'")
+        before = con.execute("select currency from fct_segment_model_runs where is_latest").fetchone()[0]
+        con.execute("update fct_segment_model_runs set currency = 'EUR'")
     document = build_report(db)
     assert "EUR" in document and f"({before})" not in document
 
@@ -216,7 +216,8 @@ def test_a_run_log_stored_before_the_data_period_and_currency_gets_them(tmp_path
         for column in ("first_ordered_at", "last_ordered_at", "currency"):
             con.execute(f"alter table int_segment_run_log drop column {column}")
     run_dbt(tmp_path / "build", "build", vars={**orders_vars, "currency": "EUR"})
-    runs = first.query("select currency, first_ordered_at is null from segment_model_runs order by run_at")
+    runs = first.query(
+        "select currency, first_ordered_at is null from fct_segment_model_runs order by run_at")
     assert runs == [(None, True), ("EUR", False)]
     assert "EUR (every amount of money" in build_report(first.db)
 
@@ -234,7 +235,7 @@ def test_report_on_real_data_says_which_lines_were_not_used(online_retail_build,
 def _comparisons(db: Path) -> dict[str, tuple[str, str]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {comparison: (from_run, to_run) for comparison, from_run, to_run in con.execute(
-            "select distinct comparison, from_run_id, to_run_id from segment_transitions").fetchall()}
+            "select distinct comparison, from_run_id, to_run_id from fct_segment_transitions").fetchall()}
 
 
 def test_report_states_the_run_and_draws_the_movements(demo_runs, tmp_path):

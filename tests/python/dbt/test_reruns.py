@@ -24,14 +24,14 @@ from segmentation.demo.data import generate
 from segmentation.published import connect_published
 
 # The marts that describe the current state; the others are history, one more run per build.
-STATE_MARTS = ["dim_customers", "fct_rejected_order_lines", "segment_centroids", "segment_k_sweep",
-               "segment_feature_profiles", "segment_monthly_revenue", "segment_profiles"]
-HISTORY_MARTS = ["fct_segment_memberships", "segment_centroid_history", "segment_history",
-                 "segment_model_runs", "segment_transitions"]
+STATE_MARTS = ["dim_customers", "fct_rejected_order_lines", "dim_segment_centroids", "fct_segment_k_sweep",
+               "dim_segment_feature_profiles", "fct_segment_monthly_revenue", "dim_segment_profiles"]
+HISTORY_MARTS = ["fct_segment_memberships", "fct_segment_centroid_history", "fct_segment_history",
+                 "fct_segment_model_runs", "fct_segment_transitions"]
 # Columns that name or time the run by nature: fit_seconds is wall time; a refit of the same
 # data is a new fit (run_id, fit_number) matched to the previous one at distance ~0.
-RUN_SPECIFIC_COLUMNS = {"segment_k_sweep": ["fit_seconds"],
-                        "segment_centroids": ["run_id", "fit_number", "matched_distance"]}
+RUN_SPECIFIC_COLUMNS = {"fct_segment_k_sweep": ["fit_seconds"],
+                        "dim_segment_centroids": ["run_id", "fit_number", "matched_distance"]}
 
 
 def build_database(workdir: Path) -> Path:
@@ -108,7 +108,8 @@ def _kill_when(workdir: Path, data: Path, marker: str) -> str:
     return output
 
 
-@pytest.mark.parametrize("marker", ["segmentation: k sweep", "START sql table model main.segment_profiles"],
+@pytest.mark.parametrize("marker", ["segmentation: k sweep",
+                                    "START sql table model main.dim_segment_profiles"],
                          ids=["during the Python model", "during a mart"])
 def test_a_killed_build_leaves_readable_marts_and_the_next_build_succeeds(two_datasets, clean_build, tmp_path,
                                                                           marker):
@@ -117,7 +118,7 @@ def test_a_killed_build_leaves_readable_marts_and_the_next_build_succeeds(two_da
     workdir = tmp_path / "rerun"
     run_dbt(workdir, "build", vars=_vars(first))
     before = mart_digests(workdir)
-    assert all(before[mart] != clean[mart] for mart in ("dim_customers", "segment_profiles"))
+    assert all(before[mart] != clean[mart] for mart in ("dim_customers", "dim_segment_profiles"))
 
     _kill_when(workdir, second, marker)
     # BI tools still read the previous complete run: nothing was published
@@ -137,7 +138,8 @@ def test_rebuilding_gives_byte_identical_marts(two_datasets, clean_build):
     assert mart_digests(workdir) == once
     # the history gains one run, identical to the first but for the run's id and time
     with connect_published(published_marts(workdir)) as con:  # the history view reads history/ files
-        runs = [r[0] for r in con.execute("select run_id from segment_model_runs order by run_at").fetchall()]
+        runs = [r[0] for r in con.execute(
+            "select run_id from fct_segment_model_runs order by run_at").fetchall()]
         assert len(runs) == 2
         members = [con.execute("select customer_id, segment_id, segment_name, distance_to_centroid, "
                                "net_spending, feature_hash from fct_segment_memberships "

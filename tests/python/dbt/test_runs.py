@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 
-from conftest import run_dbt
+from conftest import OLD_NAMES, run_dbt
 
 
 def _frame(db, sql: str) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def _memberships(db, run_id):
 
 def test_registry_has_a_row_per_build(demo_runs):
     db, run_ids, _ = demo_runs
-    registry = _frame(db, "select * from segment_model_runs order by run_at")
+    registry = _frame(db, "select * from fct_segment_model_runs order by run_at")
     assert registry["segmentation_mode"].tolist() == ["fit", "fit", "score", "fit"]
     assert registry["is_latest"].tolist() == [False, False, False, True]
     # the registry is built during the build: earlier builds are accepted, this one is current
@@ -36,7 +36,7 @@ def test_registry_has_a_row_per_build(demo_runs):
     assert fit["transforms"] == "units_ordered:log1p, return_rate:none, net_spending:log1p"
     assert "scikit-learn" in fit["library_versions"] and fit["input_lines"] == fit["valid_lines"] > 0
     assert registry.loc[2, "k"] == 4 and registry.loc[2, "customers"] > registry.loc[1, "customers"]
-    fits = _frame(db, "select distinct run_id from segment_centroid_history")["run_id"]
+    fits = _frame(db, "select distinct run_id from fct_segment_centroid_history")["run_id"]
     assert sorted(fits) == sorted([run_ids[0], run_ids[1], run_ids[3]])
 
 
@@ -46,7 +46,7 @@ def test_same_data_same_ids_and_centroids(demo_runs):
     assert first.index.equals(second.index)
     assert (first["segment_id"] == second["segment_id"]).all()
     centroids = _frame(db, "select run_id, segment_id, feature, centroid_model_space "
-                           "from segment_centroid_history")
+                           "from fct_segment_centroid_history")
     wide = centroids.pivot_table(index=["segment_id", "feature"], columns="run_id",
                                  values="centroid_model_space")
     assert (wide[run_ids[0]] == wide[run_ids[1]]).all()
@@ -78,7 +78,7 @@ def test_score_mode_applies_the_stored_model_without_sklearn(demo_runs):
                            env={"PYTHONPATH": str(blocker)})
     assert "scikit-learn was imported in score mode" in probe.stderr, "the import blocker works"
 
-    model = _frame(db, f"select * from segment_centroid_history where run_id = '{run_ids[1]}'")
+    model = _frame(db, f"select * from fct_segment_centroid_history where run_id = '{run_ids[1]}'")
     scored = _memberships(db, run_ids[2])
     assert scored.index.size > _memberships(db, run_ids[1]).index.size  # new customers were scored
     features = model.drop_duplicates("feature").sort_values("feature_position")
@@ -101,7 +101,7 @@ def test_score_mode_applies_the_stored_model_without_sklearn(demo_runs):
 
 def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
     db, run_ids, _ = demo_runs
-    all_transitions = _frame(db, "select * from segment_transitions")
+    all_transitions = _frame(db, "select * from fct_segment_transitions")
     pairs = set(all_transitions[["comparison", "from_run_id", "to_run_id"]].itertuples(index=False,
                                                                                      name=None))
     # the last build was the score build; the last fit the one whose model it applied
@@ -118,7 +118,7 @@ def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
 
 def test_segment_history_records_every_build(demo_runs):
     db, run_ids, _ = demo_runs
-    history = _frame(db, "select * from segment_history order by run_at, segment_id")
+    history = _frame(db, "select * from fct_segment_history order by run_at, segment_id")
     assert history.groupby("run_id").size().to_dict() == {r: 4 for r in run_ids}
     assert history[history["is_latest_run"]]["run_id"].unique().tolist() == [run_ids[3]]
     names = history.groupby("segment_id")["segment_name"].nunique()
@@ -169,3 +169,18 @@ def test_membership_uniqueness_checks_this_builds_rows(tmp_path):
                     "where run_id = ? limit 1", [run_id])
     failed = run_dbt(tmp_path / "build", *select, vars=vars, check=False)
     assert failed.returncode != 0 and "FAIL 1" in failed.output
+
+
+def test_a_warehouse_of_the_old_mart_names_keeps_them_as_views_of_the_new(demo_runs):
+    """A build over a warehouse whose old-named marts are tables (as before the dim_/fct_ rule)
+    makes them views of the renamed marts, with every build's history in them."""
+    db, run_ids, _ = demo_runs
+    with duckdb.connect(str(db), read_only=True) as con:
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
+                                 "where table_name in ?", [OLD_NAMES]).fetchall())
+        assert kinds == {name: "VIEW" for name in OLD_NAMES}
+        runs = con.execute("select run_id from segment_model_runs order by run_at").fetchall()
+        assert [row[0] for row in runs] == run_ids
+        for old, sql in con.execute("select view_name, sql from duckdb_views() where view_name in ?",
+                                    [OLD_NAMES]).fetchall():
+            assert f"_{old}" in sql  # select * from <dim_|fct_><old name>

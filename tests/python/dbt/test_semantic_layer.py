@@ -1,5 +1,5 @@
 """dbt's semantic layer (models/marts/_marts__semantic.yml), queried with MetricFlow's `mf` as a
-BI user would, gives the numbers of segment_profiles and segment_history."""
+BI user would, gives the numbers of dim_segment_profiles and fct_segment_history."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from conftest import ROOT
 
 MF = Path(sys.executable).with_name("mf")
 
-# metric -> the segment_profiles column it must equal, segment by segment (the latest build)
+# metric -> the dim_segment_profiles column it must equal, segment by segment (the latest build)
 LATEST = {"customers": "customers", "net_revenue": "net_revenue", "return_rate": "mean_return_rate",
           "share_of_customers": "share_of_customers", "share_of_net_revenue": "share_of_net_revenue"}
-# metric -> the segment_history column it must equal, build by build and segment by segment
+# metric -> the fct_segment_history column it must equal, build by build and segment by segment
 PER_BUILD = {"customers_per_build": "customers", "net_revenue_per_build": "net_revenue",
              "share_of_customers_per_build": "share_of_customers",
              "share_of_net_revenue_per_build": "share_of_net_revenue"}
@@ -83,7 +83,7 @@ def latest_by_segment(db: Path, target: Path, workdir: Path) -> list[str]:
     found = mf_query(db, target, workdir, list(LATEST), ["segment", "segment__segment_name"])
     found = found.rename(columns={"segment": "segment_id", "segment__segment_name": "segment_name"})
     expected = mart(db, "select segment_id, segment_name, customers, net_revenue, mean_return_rate, "
-                        "share_of_customers, share_of_net_revenue from segment_profiles")
+                        "share_of_customers, share_of_net_revenue from dim_segment_profiles")
     expected = expected.rename(columns={c: f"{c}_mart" for c in set(LATEST.values())})
     return mismatches(found, expected, ["segment_id", "segment_name"], LATEST)
 
@@ -99,7 +99,7 @@ def test_per_build_metrics_by_run_and_segment_equal_segment_history(warehouse, t
     found = found.rename(columns={"run": "run_id", "segment": "segment_id",
                                   "segment_build__segment_name": "segment_name"})
     expected = mart(db, "select run_id, segment_id, segment_name, customers, net_revenue, "
-                        "share_of_customers, share_of_net_revenue from segment_history")
+                        "share_of_customers, share_of_net_revenue from fct_segment_history")
     assert expected["run_id"].nunique() == 4
     expected = expected.rename(columns={c: f"{c}_mart" for c in set(PER_BUILD.values())})
     assert mismatches(found, expected, ["run_id", "segment_id", "segment_name"], PER_BUILD) == []
@@ -122,6 +122,6 @@ def test_a_wrong_metric_definition_fails_the_comparison(warehouse, tmp_path):
     broken.mkdir()
     (broken / "semantic_manifest.json").write_text(json.dumps(manifest))
     problems = latest_by_segment(db, broken, tmp_path)
-    segments = len(mart(db, "select segment_id from segment_profiles"))
+    segments = len(mart(db, "select segment_id from dim_segment_profiles"))
     assert len(problems) == 2 * segments, problems
     assert {problem.split(" of ")[0] for problem in problems} == {"return_rate", "share_of_customers"}

@@ -83,12 +83,12 @@ def test_spark_fits_with_sql_kmeans(spark_demo):
 
     assert fit_files(spark_manifest) == {"models/segmentation/fit/fit_sql/int_segment_k_sweep.sql"}
     assert fit_files(duck_manifest) == {"models/segmentation/fit/fit_python/int_segment_k_sweep.py"}
-    assert "SQL" in fit.query("select library_versions from segment_model_runs")[0][0]
+    assert "SQL" in fit.query("select library_versions from fct_segment_model_runs")[0][0]
 
 
 def test_spark_and_duckdb_find_the_same_segments(spark_demo):
     fit, _, _, duck, _ = spark_demo
-    chosen = "select k from segment_k_sweep where is_chosen"
+    chosen = "select k from fct_segment_k_sweep where is_chosen"
     assert fit.query(chosen) == duck.query(chosen)
     ari = _ari(_segments(fit), _segments(duck))
     assert ari >= 0.99, f"ARI between Spark (SQL K-Means) and DuckDB (scikit-learn) segments: {ari:.4f}"
@@ -102,7 +102,7 @@ def test_sql_kmeans_inertia_on_spark_is_within_one_percent_of_scikit_learn(spark
         "select feature from int_segment_feature_scaling where is_used order by feature_position")]
     training = f"select {', '.join(features)} from int_segment_training_set order by customer_id"
     X = np.array(fit.query(training), dtype=float)
-    k = fit.query("select k from segment_k_sweep where is_chosen")[0][0]
+    k = fit.query("select k from fct_segment_k_sweep where is_chosen")[0][0]
     rows = fit.query("select segment_id, feature, centroid from int_segment_centroids_fitted")
     ids = sorted({segment for segment, _, _ in rows})
     centroids = np.zeros((len(ids), len(features)))
@@ -117,7 +117,7 @@ def test_sql_kmeans_inertia_on_spark_is_within_one_percent_of_scikit_learn(spark
 
 def test_score_build_on_spark_keeps_every_segment(spark_demo):
     fit, _, score, _, _ = spark_demo
-    modes = score.query("select segmentation_mode from segment_model_runs order by run_at")
+    modes = score.query("select segmentation_mode from fct_segment_model_runs order by run_at")
     assert modes == [("fit",), ("score",)]
     assert _segments(score) == _segments(fit)
 
@@ -228,12 +228,12 @@ def test_a_relative_spark_dir_gets_derby_s_log(tmp_path):
 
 def test_an_analysis_runs_on_spark_and_stops_on_an_unknown_segment_id(spark_demo, tmp_path):
     """`dbt show` of an analysis on the Spark warehouse: a segment's top customers, and for an id
-    segment_profiles does not hold, Spark's raise_error naming the ids there are (DuckDB's
+    dim_segment_profiles does not hold, Spark's raise_error naming the ids there are (DuckDB's
     error() does not exist there)."""
     fit = spark_demo[0]
     data = fit.spark_dir.parent.parent / "demo" / "order_lines.parquet"
     demo = {"orders_format": "demo", "orders_path": str(data)}
-    ids = [row[0] for row in fit.query("select segment_id from segment_profiles order by 1")]
+    ids = [row[0] for row in fit.query("select segment_id from dim_segment_profiles order by 1")]
     show = ("show", "--select", "top_customers_of_segment", "--output", "json")
     shown = run_dbt_spark(tmp_path / "known", *show, vars={**demo, "segment_id": ids[0], "top_n": 3},
                           spark_dir=fit.spark_dir)

@@ -57,7 +57,7 @@ def sql_runs(small_demo, tmp_path_factory):
         snapshots.append({
             "customers": _frame(run.db, "select customer_id, segment_id from dim_customers")
                          .set_index("customer_id").sort_index(),
-            "runs": _frame(run.db, "select * from segment_model_runs order by run_at"),
+            "runs": _frame(run.db, "select * from fct_segment_model_runs order by run_at"),
         })
         if len(snapshots) == 1:
             snapshots[0]["sweep"] = _frame(run.db, "select * from int_segment_k_sweep order by k")
@@ -73,7 +73,7 @@ def sql_runs(small_demo, tmp_path_factory):
 
 
 def test_sql_path_finds_the_python_paths_segments(python_fit, sql_runs):
-    python_k = python_fit.query("select k, chosen_by from segment_k_sweep where is_chosen")
+    python_k = python_fit.query("select k, chosen_by from fct_segment_k_sweep where is_chosen")
     sql_sweep = sql_runs[0]["sweep"]
     assert python_k == [tuple(sql_sweep.loc[sql_sweep["is_chosen"], ["k", "chosen_by"]].iloc[0])]
     python = _frame(python_fit.db, "select customer_id, segment_id from dim_customers")
@@ -164,7 +164,7 @@ def _curves(python_fit, sql_runs) -> list[pd.DataFrame]:
             inertia = np.round(rng.random(n) * 4) + 1
         curves.append(pd.DataFrame({"k": ks, "inertia": inertia, "silhouette": np.where(
             ks >= 2, np.round(rng.random(n), 1 if shape == 3 else 6), np.nan)}))
-    curves.append(_frame(python_fit.db, "select k, inertia, silhouette from segment_k_sweep order by k"))
+    curves.append(_frame(python_fit.db, "select k, inertia, silhouette from fct_segment_k_sweep order by k"))
     curves.append(sql_runs[0]["sweep"][["k", "inertia", "silhouette"]])
     return curves
 

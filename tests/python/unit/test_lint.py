@@ -15,7 +15,8 @@ DBT_SCORE = Path(sys.executable).with_name("dbt-score")
 
 
 def model(name: str, folder: str, *, description: str = "A model.", reads: tuple[str, ...] = (),
-          public: bool = False, contract: bool = False) -> dict:
+          public: bool = False, contract: bool = False, materialized: str = "table",
+          deprecation_date: str | None = None) -> dict:
     return {
         "unique_id": f"model.segmentation.{name}", "resource_type": "model", "name": name,
         "package_name": "segmentation", "original_file_path": f"models/{folder}/{name}.sql",
@@ -23,10 +24,16 @@ def model(name: str, folder: str, *, description: str = "A model.", reads: tuple
         "description": description, "database": "db", "schema": "main", "alias": name,
         "raw_code": "select 1 as id", "language": "sql", "tags": [], "meta": {}, "columns": {},
         "access": "public" if public else "protected", "group": None, "constraints": [],
-        "config": {"materialized": "table", "contract": {"enforced": contract}},
+        "config": {"materialized": materialized, "contract": {"enforced": contract}},
         "depends_on": {"nodes": [f"model.segmentation.{parent}" for parent in reads], "macros": []},
-        "patch_path": None,
+        "patch_path": None, "deprecation_date": deprecation_date,
     }
+
+
+def old_name(name: str, mart: str, **kwargs) -> dict:
+    """A view in models/old_names/ keeping `mart`'s old name."""
+    settings = {"materialized": "view", "deprecation_date": "2027-12-31T00:00:00"} | kwargs
+    return model(name, "old_names", reads=(mart,), **settings)
 
 
 def grain_test(model_name: str, test: str = "unique") -> dict:
@@ -73,7 +80,7 @@ def violations(tmp_path: Path, models: list[dict], tests: list[dict], sources: l
 def test_a_project_keeping_its_promises_passes(tmp_path):
     models = [model("stg_lines", "staging"), model("int_totals", "intermediate", reads=("stg_lines",)),
               model("dim_things", "marts", reads=("int_totals",), public=True, contract=True),
-              model("publish_marts", "publish", reads=("dim_things",))]
+              model("publish_marts", "publish", reads=("dim_things",)), old_name("things", "dim_things")]
     tests = [grain_test("stg_lines"), grain_test("int_totals", "unique_combination_of_columns"),
              grain_test("dim_things"), grain_test("publish_marts")]
     assert violations(tmp_path, models, tests, [source("order_lines", "The orders.")]) == {}
@@ -86,14 +93,25 @@ def test_each_rule_fails_on_its_violation(tmp_path):
         model("dim_protected", "marts", contract=True),
         model("dim_uncontracted", "marts", public=True),
         model("int_reads_a_mart", "segmentation", reads=("dim_protected",)),
+        model("segment_things", "marts", public=True, contract=True),
+        old_name("protected", "dim_protected", materialized="table"),
+        old_name("uncontracted", "dim_uncontracted", deprecation_date=None),
+        old_name("things", "dim_protected"),
+        model("int_protected", "old_names", reads=("int_untested",), materialized="view"),
     ]
-    tests = [grain_test(m["name"]) for m in models if m["name"] != "int_untested"]
+    tests = [grain_test(m["name"]) for m in models
+             if m["name"] != "int_untested" and "old_names" not in m["original_file_path"]]
     assert violations(tmp_path, models, tests, [source("order_lines", "")]) == {
         "stg_undocumented": ["model_has_description"],
         "int_untested": ["model_has_grain_test"],
         "dim_protected": ["public_model_has_enforced_contract"],
         "dim_uncontracted": ["public_model_has_enforced_contract"],
         "int_reads_a_mart": ["no_model_reads_a_mart_before_it"],
+        "segment_things": ["mart_is_named_dim_or_fct"],
+        "protected": ["old_name_is_a_view_of_its_mart"],
+        "uncontracted": ["old_name_is_a_view_of_its_mart"],
+        "things": ["old_name_is_a_view_of_its_mart"],
+        "int_protected": ["model_has_grain_test", "old_name_is_a_view_of_its_mart"],
         "order_lines": ["source_has_description"],
     }
 

@@ -1,6 +1,6 @@
 {#- The wide profile of a FIXED set of features: those whose mean_<feature> and
     median_<feature> columns its contract lists (_marts__models.yml), so a new customer feature
-    leaves this mart as it is; the long-form mart segment_feature_profiles has every feature. -#}
+    leaves this mart as it is; the long-form mart dim_segment_feature_profiles has every feature. -#}
 {%- set profiled = [] -%}
 {%- for column in model.columns.values() if column.name.startswith('mean_') -%}
     {%- do profiled.append(column.name[5:]) -%}

@@ -5,7 +5,7 @@
 with
 
 registry as (
-    select run_id, status, is_latest from {{ ref('segment_model_runs') }}
+    select run_id, status, is_latest from {{ ref('fct_segment_model_runs') }}
 ),
 
 -- accepted builds and the latest: a rejected, failed or interrupted build's segments never

@@ -1,6 +1,6 @@
 {#- Net revenue per segment and calendar month, from the valid order lines (summed per customer
     and month in int_customer_monthly_totals: a customer-month is one active customer) and each
-    customer's segment in the latest build: the trend behind segment_profiles' revenue, small enough to
+    customer's segment in the latest build: the trend behind dim_segment_profiles' revenue, small enough to
     publish (segments × months). -#}
 
 with

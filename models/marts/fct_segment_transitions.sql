@@ -9,7 +9,7 @@ with
 
 registry as (
     select run_id, run_at, segmentation_mode, status, is_latest
-    from {{ ref('segment_model_runs') }}
+    from {{ ref('fct_segment_model_runs') }}
 ),
 
 memberships as (

@@ -4,7 +4,7 @@
 with
 
 stored_models as (
-    select * from {{ ref('segment_centroid_history') }}
+    select * from {{ ref('fct_segment_centroid_history') }}
 ),
 
 current_model as (

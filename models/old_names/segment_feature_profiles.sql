@@ -1,0 +1,1 @@
+select * from {{ ref('dim_segment_feature_profiles') }}
