@@ -26,32 +26,36 @@ from segmentation.money import MONEY_FEATURES  # noqa: E402
 
 DATABASE_NAME = "segmentation (published)"
 TOP_CUSTOMERS = 1000
-MARTS = ["dim_segment_profiles", "dim_customers", "fct_segment_k_sweep", "fct_segment_transitions",
-         "fct_segment_history", "fct_segment_model_runs", "fct_rejected_order_lines"]
+MARTS = ["dim_segment_profiles", "dim_segment_feature_profiles", "dim_customers", "fct_segment_k_sweep",
+         "fct_segment_transitions", "fct_segment_history", "fct_segment_model_runs",
+         "fct_rejected_order_lines"]
+# A segment's profile: the long-form feature statistics, the segment's beside every customer's.
+PROFILE_VALUES = ["mean_value", "median_value", "overall_mean_value", "overall_median_value"]
+PROFILE_COLUMNS = ["feature", *PROFILE_VALUES]
 
 
 SHARES = {"share_of_customers": ".1%", "share_of_net_revenue": ".1%", "return_rate": ".1%"}
 # Money columns and metrics (in the run's currency, fct_segment_model_runs.currency): shown with it.
-MONEY = {"net_revenue", "value", *MONEY_FEATURES,
-         *(f"{stat}_{feature}" for stat in ("mean", "median") for feature in MONEY_FEATURES)}
+MONEY = {"net_revenue", "value", *MONEY_FEATURES}
 
 
-def column_config(columns: list[str], currency: str) -> dict:
-    """Superset's per-column formats: shares as %, money with the currency's symbol."""
+def column_config(columns: list[str], currency: str, money: list[str] | None = None) -> dict:
+    """Superset's per-column formats: shares as %, money (MONEY, and `money`) with the currency's
+    symbol."""
     config = {column: {"d3NumberFormat": SHARES[column]} for column in columns if column in SHARES}
     config |= {column: {"d3NumberFormat": ",.2f",
                         "currencyFormat": {"symbol": currency, "symbolPosition": "prefix"}}
-               for column in columns if column in MONEY}
+               for column in columns if column in MONEY or column in (money or [])}
     return config
 
 
 def raw_table(columns: list[str], currency: str, order_by: list[tuple[str, bool]] | None = None,
-              where: str | None = None, row_limit: int = 1000) -> dict:
+              where: str | None = None, row_limit: int = 1000, money: list[str] | None = None) -> dict:
     """A table chart of `columns` as they are (one row per row), sorted and filtered; shares as %,
-    money in `currency`."""
+    money (also the `money` columns) in `currency`."""
     return {
         "viz_type": "table", "query_mode": "raw", "all_columns": columns, "show_cell_bars": False,
-        "column_config": column_config(columns, currency),
+        "column_config": column_config(columns, currency, money),
         "order_by_cols": [json.dumps([column, ascending]) for column, ascending in order_by or []],
         "adhoc_filters": [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": where}]
         if where else [],
@@ -195,9 +199,14 @@ def build(published: Path) -> list[str]:
             ("chart", chart(f"{name}: size and revenue", "dim_segment_profiles", raw_table(
                 ["segment_name", "suggested_action", "customers", "share_of_customers", "net_revenue",
                  "share_of_net_revenue"], currency, where=where)), SMALL),
-            ("chart", chart(f"{name}: profile", "dim_segment_profiles", raw_table(
-                [c.column_name for c in datasets["dim_segment_profiles"].columns
-                 if c.column_name.startswith(("mean_", "median_"))], currency, where=where)), SMALL),
+            # every customer feature, one row each (a feature added to dim_customers.yml shows
+            # here): money in one table, in the currency, the rest in another
+            ("chart", chart(f"{name}: money features", "dim_segment_feature_profiles",
+                            raw_table(PROFILE_COLUMNS, currency, order_by=[("feature_position", True)],
+                                      where=f"{where} and is_money", money=PROFILE_VALUES)), SMALL),
+            ("chart", chart(f"{name}: other features", "dim_segment_feature_profiles", raw_table(
+                PROFILE_COLUMNS, currency, order_by=[("feature_position", True)],
+                where=f"{where} and not is_money")), SMALL),
             ("chart", chart(f"{name}: top {TOP_CUSTOMERS:,} customers by net spending", "dim_customers",
                             raw_table(
                 ["customer_id", "net_spending", "gross_spending", "orders", "units_ordered", "return_rate",

@@ -89,7 +89,10 @@ def _expected(published: Path) -> dict[str, list[str]]:
         for segment_id, name, customers in segments:
             top = one(f"select customer_id from dim_customers where segment_id = {segment_id} "
                       "order by net_spending desc limit 1")
-            expected[f"segment-{segment_id}"] = [name, str(customers), top]
+            # the profile is long form: the last declared feature shows (every one does)
+            feature = one("select feature from dim_segment_feature_profiles "
+                          f"where segment_id = {segment_id} order by feature_position desc limit 1")
+            expected[f"segment-{segment_id}"] = [name, str(customers), top, feature, "overall_median_value"]
         expected["movements"] = [one("select run_id from fct_segment_history where is_latest_run limit 1")]
         expected["choosing-k"] = [one("select sample_size from fct_segment_k_sweep where is_chosen")]
         expected["rejected-lines"] = [one("select input_lines from fct_segment_model_runs where is_latest")]

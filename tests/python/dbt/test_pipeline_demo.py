@@ -83,7 +83,8 @@ def test_model_tables_describe_the_fit(demo_build):
 def test_summary_names_the_segments(demo_build):
     text = summarize(demo_build.db, demo_build.db.parent / "published")
     assert "customers segmented: 25,000" in text
-    assert "fct_segment_monthly_revenue, dim_segment_profiles, fct_segment_transitions)" in text
+    assert "dim_segment_profiles, fct_rejected_order_lines" in text
+    assert "fct_segment_monthly_revenue, fct_segment_transitions)" in text
     assert "chosen k: 4 (elbow); segment ids: first run: ids by size" in text
     assert ": fit build, customers scored with a new fit" in text
     for name in ("Heavy returners", "Loyal high spenders", "One-order newcomers", "Regulars"):
