@@ -21,9 +21,6 @@ from pathlib import Path
 
 import duckdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's package, run as a script
-from segmentation.money import MONEY_FEATURES  # noqa: E402
-
 DATABASE_NAME = "segmentation (published)"
 TOP_CUSTOMERS = 1000
 MARTS = ["dim_segment_profiles", "dim_segment_feature_profiles", "dim_customers", "fct_segment_k_sweep",
@@ -35,8 +32,9 @@ PROFILE_COLUMNS = ["feature", *PROFILE_VALUES]
 
 
 SHARES = {"share_of_customers": ".1%", "share_of_net_revenue": ".1%", "return_rate": ".1%"}
-# Money columns and metrics (in the run's currency, fct_segment_model_runs.currency): shown with it.
-MONEY = {"net_revenue", "value", *MONEY_FEATURES}
+# Money columns and metrics (in the run's currency, fct_segment_model_runs.currency): shown with
+# it. The money features (dim_customers.yml's `money: true`) are read from the published marts.
+MONEY = {"net_revenue", "value"}
 
 
 def column_config(columns: list[str], currency: str, money: list[str] | None = None) -> dict:
@@ -134,6 +132,8 @@ def build(published: Path) -> list[str]:
         segments = con.execute(
             "select segment_id, segment_name from dim_segment_profiles order by segment_id").fetchall()
         currency = con.execute("select currency from fct_segment_model_runs where is_latest").fetchone()[0]
+        money_features = [feature for feature, in con.execute(
+            "select distinct feature from dim_segment_feature_profiles where is_money").fetchall()]
 
     for dashboard in db.session.query(Dashboard).all():
         db.session.delete(dashboard)
@@ -211,7 +211,7 @@ def build(published: Path) -> list[str]:
                             raw_table(
                 ["customer_id", "net_spending", "gross_spending", "orders", "units_ordered", "return_rate",
                  "recency_days", "last_ordered_at"], currency, order_by=[("net_spending", False)],
-                where=where, row_limit=TOP_CUSTOMERS))),
+                where=where, row_limit=TOP_CUSTOMERS, money=money_features))),
             ("markdown", "[All segments](/superset/dashboard/segments/) · download the customers with the "
                          "chart's menu (⋮ → Download → Export to .CSV)"),
         ])

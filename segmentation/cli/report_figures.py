@@ -13,8 +13,6 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from segmentation.money import MONEY_FEATURES
-
 PALETTE = qualitative.Plotly
 TEMPLATE = "plotly_white"
 TOOLBAR_CLEARANCE = 40  # px above the plot area: the toolbar is 2 px from the top, 26 px high
@@ -74,16 +72,15 @@ def scatter_figure(customers: pd.DataFrame, currency: str) -> go.Figure:
     )
 
 
-def feature_label(feature: str, currency: str, money: bool | None = None) -> str:
+def feature_label(feature: str, currency: str, money: bool) -> str:
     """A customer feature as a column label on short lines (a dozen columns side by side), with
-    the currency when it is an amount of money (`money`; by default when MONEY_FEATURES has it)."""
-    is_money = feature in MONEY_FEATURES if money is None else money
-    label = feature.replace("_", " ") + (f" ({currency})" if is_money else "")
+    the currency when it is an amount of money (`money`)."""
+    label = feature.replace("_", " ") + (f" ({currency})" if money else "")
     return "<br>".join(textwrap.wrap(label, 12))
 
 
 def profile_figure(means: pd.DataFrame, overall: pd.DataFrame, currency: str,
-                   money: frozenset[str] = MONEY_FEATURES) -> go.Figure:
+                   money: frozenset[str]) -> go.Figure:
     """Each segment's mean against the average customer, in standard deviations, per feature.
     `means`: one row per segment (indexed by name), one column per feature; `overall`: the mean
     and std of every feature over all customers; `money`: the features that are amounts."""

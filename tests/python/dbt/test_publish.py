@@ -165,6 +165,10 @@ def test_an_old_name_reads_its_renamed_mart_in_the_file_and_as_parquet(tmp_path)
             with pytest.raises(ValueError, match="old_names|marts"):
                 publish_marts({"dim_things": con.table("t")}, moved, "run-2", warehouse=WAREHOUSE,
                               old_names=old_names)
+        with pytest.raises(ValueError, match="old_names"):  # an append-only mart is no file to link
+            publish_marts({"dim_things": con.table("t"), "fct_things": con.table("t")}, moved, "run-2",
+                          warehouse=WAREHOUSE, append_only={"fct_things": "id"},
+                          old_names={"things": "fct_things"})
 
 
 def test_append_only_history_is_published_one_file_per_run(tmp_path):
