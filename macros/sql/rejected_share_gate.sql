@@ -23,15 +23,12 @@
         'broken': rejected_share_limit('max_rejected_line_share', 0.05),
         'guest': rejected_share_limit('max_missing_customer_share', 0.5),
     } -%}
-    {#- Each reason's first line in input order: files in name order, lines in file order (the
-        first file's smallest line number; source_file is null for a table input). -#}
+    {#- One pass over the lines: each reason's count and its first file in input order (files in
+        name order; source_file is null for a table input). The top reason's first line is looked
+        up only when the gate fails (rejected_share_message). -#}
     {%- set counted = run_query(
-        "with counted as (select rejection_reason, count(*) as line_count, min(source_file) as first_file from "
-        ~ validated ~ " group by rejection_reason)"
-        ~ " select counted.rejection_reason, counted.line_count, min(lines.source_line_number) as first_line, counted.first_file"
-        ~ " from counted left join " ~ validated ~ " as lines on lines.rejection_reason = counted.rejection_reason"
-        ~ " and coalesce(lines.source_file, '') = coalesce(counted.first_file, '')"
-        ~ " group by counted.rejection_reason, counted.line_count, counted.first_file") -%}
+        "select rejection_reason, count(*) as line_count, min(source_file) as first_file from "
+        ~ validated ~ " group by rejection_reason") -%}
     {%- set total = namespace(lines=0, broken=0, guest=0) -%}
     {%- set broken_reasons = [] -%}
     {%- set guest_reasons = [] -%}
@@ -40,22 +37,22 @@
         {%- set total.lines = total.lines + lines -%}
         {%- if row[0] == 'missing customer_id' -%}
             {%- set total.guest = total.guest + lines -%}
-            {%- do guest_reasons.append((lines, row[0], row[2] | int, row[3])) -%}
+            {%- do guest_reasons.append((lines, row[0], row[2])) -%}
         {%- elif row[0] is not none -%}
             {%- set total.broken = total.broken + lines -%}
-            {%- do broken_reasons.append((lines, row[0], row[2] | int, row[3])) -%}
+            {%- do broken_reasons.append((lines, row[0], row[2])) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if total.lines > 0 -%}
         {%- if total.broken / total.lines > limits.broken -%}
             {%- set guests = '; the ' ~ '{:,}'.format(total.guest) ~ ' lines without a customer id are counted apart' if total.guest else '' -%}
             {{ return(rejected_share_message(
-                total.broken, total.lines, broken_reasons, 'max_rejected_line_share', limits.broken,
+                validated, total.broken, total.lines, broken_reasons, 'max_rejected_line_share', limits.broken,
                 'rejected as broken (any reason but a missing customer_id' ~ guests ~ ')')) }}
         {%- endif -%}
         {%- if total.guest / total.lines > limits.guest -%}
             {{ return(rejected_share_message(
-                total.guest, total.lines, guest_reasons, 'max_missing_customer_share', limits.guest,
+                validated, total.guest, total.lines, guest_reasons, 'max_missing_customer_share', limits.guest,
                 'without a customer id (guest orders, or an empty customer column)')) }}
         {%- endif -%}
     {%- endif -%}
@@ -64,14 +61,17 @@
 
 {#- One line: what share is rejected and why, the top reasons with counts, the first line of the
     top reason as written in the input, and how to go on. -#}
-{% macro rejected_share_message(rejected, total, reasons, var_name, limit, what) -%}
+{% macro rejected_share_message(validated, rejected, total, reasons, var_name, limit, what) -%}
     {%- set ranked = reasons | sort(reverse=true) -%}
     {%- set top = [] -%}
-    {%- for lines, reason, first_line, first_file in ranked[:3] -%}
+    {%- for lines, reason, first_file in ranked[:3] -%}
         {%- do top.append(reason ~ ': ' ~ '{:,}'.format(lines)) -%}
     {%- endfor -%}
-    {%- set example_line = ranked[0][2] -%}
-    {%- set example_file = ranked[0][3] -%}
+    {%- set example_file = ranked[0][2] -%}
+    {#- the top reason's first line in its first file -#}
+    {%- set example_line = run_query(
+        "select min(source_line_number) from " ~ validated ~ " where rejection_reason = " ~ sql_string(ranked[0][1])
+        ~ " and coalesce(source_file, '') = " ~ sql_string(example_file or '')).columns[0].values()[0] | int -%}
     {%- set message = '{:.1%}'.format(rejected / total) ~ ' of the ' ~ '{:,}'.format(total) ~ ' order lines ('
         ~ '{:,}'.format(rejected) ~ ') are ' ~ what ~ ', above ' ~ var_name ~ ' = ' ~ limit
         ~ '. Top reasons: ' ~ top | join('; ')
