@@ -61,8 +61,10 @@ def _load_names(names: Sequence[str]) -> str:
     return f"`{names[0]}` ... `{names[-2]}`, then `{names[-1]}`"
 
 
-def daily_section(results: Sequence[DailyResult], command: str, finished_at: str) -> str:
-    """The section's Markdown, every number from `results`."""
+def daily_section(results: Sequence[DailyResult], command: str, finished_at: str,
+                  notes: str | None = None) -> str:
+    """The section's Markdown, every number from `results`, then `notes` (the hand-written
+    analysis of a run) when given."""
     cols = " | ".join(f"{r.customers:,} customers" for r in results)
     md = [
         "## Daily builds",
@@ -132,6 +134,8 @@ def daily_section(results: Sequence[DailyResult], command: str, finished_at: str
            + ", ".join(f"{node} {seconds:.1f}" for node, seconds in r.builds[name].slowest_nodes)
            for r in results for name in DAILY_VARS]
     md += ["", "### Targets (daily builds)", "", *_targets(results)]
+    if notes:
+        md += ["", notes.strip()]
     return "\n".join(md)
 
 
@@ -193,8 +197,12 @@ def with_daily_section(text: str, section: str) -> str:
 
 
 def write_daily_section(results: Sequence[DailyResult], out: Path, command: str, finished_at: str) -> None:
-    """The daily section written into `out` (Markdown), the rest of the file kept."""
+    """The daily section written into `out` (Markdown), the rest of the file kept, with the
+    hand-written analysis `<out>_daily_notes.md` (docs/benchmarks_daily_notes.md) appended to it
+    when that file exists."""
     out.parent.mkdir(parents=True, exist_ok=True)
     text = out.read_text() if out.exists() else ""
-    out.write_text(with_daily_section(text, daily_section(results, command, finished_at)))
+    notes = out.with_name(out.stem + "_daily_notes.md")
+    section = daily_section(results, command, finished_at, notes.read_text() if notes.exists() else None)
+    out.write_text(with_daily_section(text, section))
     log.info("wrote the Daily builds section of %s", out)

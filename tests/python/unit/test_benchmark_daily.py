@@ -149,6 +149,18 @@ def test_the_section_is_replaced_alone_and_kept_by_the_main_report(tmp_path):
     assert rewritten.count(DAILY_START) == 1
 
 
+def test_the_hand_written_daily_notes_follow_the_targets_inside_the_section(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    results = [daily(25_000, build(20, 12), build(15, 6), build(25, 16))]
+    write_daily_section(results, out, "make bench", "2026-12-01T10:00:00")
+    assert "Why the daily" not in out.read_text()
+    (tmp_path / "benchmarks_daily_notes.md").write_text("### Why the daily targets are missed\n\nmeasured\n")
+    write_daily_section(results, out, "make bench", "2026-12-01T10:00:00")
+    section = daily_section_of(out.read_text())
+    assert section.index("### Targets (daily builds)") < section.index("### Why the daily targets are missed")
+    assert section.endswith("measured\n" + DAILY_END)
+
+
 def test_a_node_span_longer_than_the_wall_time_is_called_a_clock_step():
     """dbt's node timestamps are wall-clock; the harness's wall time is monotonic. A span longer
     than the wall time means the clock stepped during the build, and the report says so."""
