@@ -134,6 +134,31 @@ def test_the_gate_example_names_the_line_and_its_file(demo, tmp_path):
             f"order_id='{first}'") in run.output, run.output[-3000:]
 
 
+@pytest.mark.parametrize("limit, changed, reason", [
+    ("max_rejected_line_share", "unit_price = -unit_price", "negative unit_price"),
+    ("max_missing_customer_share", "customer_id = null", "missing customer_id"),
+])
+def test_the_gate_example_of_a_table_input_is_its_line_in_the_table(demo, tmp_path, limit, changed, reason):
+    """A table input without loaded_at has no source_file: the gate's example is the top reason's
+    first line numbered in the table, quoted as the table holds it, for broken lines and for
+    guest orders alike."""
+    database = tmp_path / "build" / "segmentation.duckdb"
+    database.parent.mkdir()
+    with duckdb.connect(str(database)) as con:
+        con.register("demo", demo.slice(0, 500))
+        con.execute("create schema raw; create table raw.order_lines as select * from demo")
+        con.execute(f"update raw.order_lines set {changed} where order_id >= (select min(order_id) "
+                    "from (select order_id from raw.order_lines order by order_id desc limit 300))")
+    table = {"orders_format": "canonical", "orders_table": "raw.order_lines", limit: 0.2}
+    run = run_dbt(tmp_path / "build", *VALIDATE, vars=table, check=False)
+    assert run.returncode != 0
+    first, order_id = run.query(
+        "select source_line_number, order_id from int_order_lines_validated "
+        f"where rejection_reason = '{reason}' order by source_line_number limit 1")[0]
+    assert run.query("select count(source_file) from int_order_lines_validated") == [(0,)]
+    assert f"Example, input line {first} ({reason}): order_id='{order_id}'" in run.output, run.output[-3000:]
+
+
 def invocation_id(workdir) -> str:
     """The invocation id of the last dbt command run in `workdir` (its run_results.json)."""
     return json.loads((workdir / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
