@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false, on_schema_change='fail') }}
 {#- Append-only membership history: every customer's segment in every build, with a hash of
-    the model features so a later build can tell customers whose data did not change. -#}
+    the model features so a later build can tell customers whose data did not change (computed
+    when the customer was scored: int_customers_scored keeps it while the features stay). -#}
 
 with
 
@@ -12,6 +13,10 @@ customers as (
     select * from {{ ref('dim_customers') }}
 ),
 
+scored as (
+    select customer_id, feature_hash from {{ ref('int_customers_scored') }}
+),
+
 final as (
     select
         run.run_id,
@@ -21,8 +26,9 @@ final as (
         customers.segment_name,
         customers.distance_to_centroid,
         customers.net_spending,
-        {{ dbt.hash(dbt.concat(model_feature_text('customers'))) }} as feature_hash
+        scored.feature_hash
     from customers
+    inner join scored on customers.customer_id = scored.customer_id
     cross join run
 )
 

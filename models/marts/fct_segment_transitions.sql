@@ -58,21 +58,38 @@ run_pairs as (
     where candidates.runs_ago = 1
 ),
 
+-- one comparison of members per distinct from build: when both comparisons start at the same
+-- build (the first build after a fit), the latest build's members are joined once, not twice
+from_runs as (
+    select distinct from_run_id from run_pairs
+),
+
 from_members as (
-    select run_pairs.comparison, memberships.*
+    select
+        from_runs.from_run_id,
+        memberships.customer_id,
+        memberships.segment_id,
+        memberships.segment_name,
+        memberships.net_spending
     from memberships
-    inner join run_pairs on memberships.run_id = run_pairs.from_run_id
+    inner join from_runs on memberships.run_id = from_runs.from_run_id
 ),
 
 to_members as (
-    select run_pairs.comparison, memberships.*
+    select
+        from_runs.from_run_id,
+        memberships.customer_id,
+        memberships.segment_id,
+        memberships.segment_name,
+        memberships.net_spending
     from memberships
-    inner join run_pairs on memberships.run_id = run_pairs.to_run_id
+    inner join latest on memberships.run_id = latest.run_id
+    cross join from_runs
 ),
 
 moves as (
     select
-        coalesce(from_members.comparison, to_members.comparison) as comparison,
+        coalesce(from_members.from_run_id, to_members.from_run_id) as from_run_id,
         from_members.segment_id as from_segment_id,
         from_members.segment_name as from_segment_name,
         to_members.segment_id as to_segment_id,
@@ -80,13 +97,13 @@ moves as (
         coalesce(to_members.net_spending, from_members.net_spending) as net_spending
     from from_members
     full outer join to_members
-        on from_members.comparison = to_members.comparison
+        on from_members.from_run_id = to_members.from_run_id
         and from_members.customer_id = to_members.customer_id
 ),
 
 pairs as (
     select
-        comparison,
+        from_run_id,
         from_segment_id,
         from_segment_name,
         to_segment_id,
@@ -94,12 +111,12 @@ pairs as (
         count(*) as customers,
         sum(net_spending) as net_revenue
     from moves
-    group by comparison, from_segment_id, from_segment_name, to_segment_id, to_segment_name
+    group by from_run_id, from_segment_id, from_segment_name, to_segment_id, to_segment_name
 ),
 
 final as (
     select
-        cast(pairs.comparison as {{ dbt.type_string() }}) as comparison,
+        cast(run_pairs.comparison as {{ dbt.type_string() }}) as comparison,
         run_pairs.from_run_id,
         run_pairs.to_run_id,
         pairs.from_segment_id,
@@ -109,7 +126,7 @@ final as (
         pairs.customers,
         pairs.net_revenue
     from pairs
-    inner join run_pairs on pairs.comparison = run_pairs.comparison
+    inner join run_pairs on pairs.from_run_id = run_pairs.from_run_id
 )
 
 select * from final

@@ -1,7 +1,20 @@
 {#- Every customer assigned to the nearest centroid, in SQL: the fitted model is data, so
     scoring needs no Python (and score mode runs none). Ties go to the lower segment_id. A
     missing feature takes the model's stored impute value; one without an impute rule stops
-    the build here (score mode) or at int_customers_sampled (fit mode). -#}
+    the build here (score mode) or at int_customers_sampled (fit mode).
+
+    Daily builds (DuckDB): incremental. A customer keeps the stored score when the model and the
+    customer's model features are the ones it was computed from (drop_stale_scores removes the
+    others first), so a score build reads and scores only the new and changed customers. Each
+    row keeps what it was scored from: the model features, the model's run, var
+    segmentation_features (scoring_spec), and the features' hash that the membership history
+    records. -#}
+{{ config(
+    materialized=('incremental' if daily_builds_enabled() else 'table'),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ drop_stale_scores() }}",
+) }}
 {%- do check_missing_features(ref('int_customers_featurized')) %}
 
 with
@@ -13,6 +26,9 @@ customers as (
         {{ feature.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ ref('int_customers_featurized') }}
+    {%- if is_incremental() %}
+    where customer_id not in (select customer_id from {{ this }})
+    {%- endif %}
 ),
 
 centroids as (
@@ -62,9 +78,24 @@ nearest as (
     {{ nearest_segment('distances') }}
 ),
 
+model as (
+    select max(run_id) as model_run_id from {{ ref('int_segment_model_current') }}
+),
+
 final as (
-    select customer_id, segment_id, distance_to_centroid
+    select
+        nearest.customer_id,
+        nearest.segment_id,
+        nearest.distance_to_centroid,
+        model.model_run_id,
+        cast({{ scoring_spec() }} as {{ dbt.type_string() }}) as scoring_spec,
+        {{ dbt.hash(dbt.concat(model_feature_text('customers'))) }} as feature_hash,
+        {%- for feature in model_features() %}
+        customers.{{ feature.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from nearest
+    inner join customers on nearest.customer_id = customers.customer_id
+    cross join model
 )
 
 select * from final

@@ -829,3 +829,88 @@ def test_a_blank_orders_table_stops_the_build_instead_of_reading_orders_path(dem
     with duckdb.connect(str(run.db)) as con:
         tables = con.execute("select table_name from information_schema.tables").fetchall()
     assert ("int_order_lines_validated",) not in tables
+
+
+SCORES = ("select customer_id, segment_id, distance_to_centroid, model_run_id, scoring_spec, feature_hash "
+          "from int_customers_scored order by customer_id")
+
+
+# Rows of the latest build's membership history whose hash is not that of the customer's model
+# features (the defaults) in dim_customers.
+STALE_HASHES = """
+    select count(*)
+    from fct_segment_memberships as memberships
+    inner join dim_customers as customers on memberships.customer_id = customers.customer_id
+    where memberships.run_id = (select run_id from int_segment_run)
+        and memberships.feature_hash <> md5(coalesce(cast(customers.units_ordered as varchar), '') || '|'
+            || coalesce(cast(customers.return_rate as varchar), '') || '|'
+            || coalesce(cast(customers.net_spending as varchar), ''))"""
+
+
+def tamper_score(db, customer_id: str) -> None:
+    """Move one stored distance by 1000: a score the next build keeps stays moved."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("update int_customers_scored set distance_to_centroid = distance_to_centroid + 1000 "
+                    "where customer_id = ?", [customer_id])
+
+
+def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_everyone(demo, tmp_path):
+    """int_customers_scored under daily builds: a score build keeps the stored score of a customer
+    whose model features did not change (a stored distance moved by hand stays moved), removes a
+    customer gone from the features (C88888888: its only order goes to two customers on day 3),
+    and otherwise equals scoring every customer again (--full-refresh of the model); a fit build
+    scores everyone again with its model (the moved distance is gone), as does a build on scores
+    stored by an older version."""
+    paths = planted_days(demo, tmp_path / "all")
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    glob = demo_vars(arriving / "day_*.parquet")
+    score = {**glob, "segmentation_mode": "score"}
+    # a customer of days 1-2 only, none of the planted ones (planted_parts)
+    later = set(pq.read_table(paths[2])["customer_id"].to_pylist()) | set(
+        pq.read_table(paths[3])["customer_id"].to_pylist()) | {"C88888888"}
+    workdir = tmp_path / "daily"
+    for path in paths[:2]:
+        shutil.copy2(path, arriving / path.name)
+    built = run_dbt(workdir, "build", vars=glob)
+    steady = max(c for (c,) in built.query("select customer_id from int_customers_scored") if c not in later)
+    assert built.query("select count(*) from int_customers_scored where customer_id = 'C88888888'") == [(1,)]
+
+    def distance(run) -> float:
+        return run.query("select distance_to_centroid from int_customers_scored "
+                         f"where customer_id = '{steady}'")[0][0]
+
+    # day 3, score mode: the steady customer's score is kept, everyone else's equals scoring again
+    original = distance(built)
+    tamper_score(built.db, steady)
+    moved = distance(built)
+    shutil.copy2(paths[2], arriving / paths[2].name)
+    daily = run_dbt(workdir, "build", vars=score)
+    assert distance(daily) == moved
+    assert daily.query("select count(*) from int_customers_scored where customer_id = 'C88888888'") == [(0,)]
+    assert daily.query("select count(*) from int_customers_scored") \
+        == daily.query("select count(*) from int_customers_featurized")
+    kept = daily.query(SCORES)
+    rescored = run_dbt(workdir, "build", "--select", "int_customers_scored", "--full-refresh", vars=score)
+    assert distance(rescored) == original
+    assert [row for row in kept if row[0] != steady] \
+        == [row for row in rescored.query(SCORES) if row[0] != steady]
+    # the membership history's hash is the customer's model features as dim_customers shows them
+    assert daily.query(STALE_HASHES) == [(0,)]
+
+    # day 4, fit mode: a new model scores every customer again
+    tamper_score(built.db, steady)
+    shutil.copy2(paths[3], arriving / paths[3].name)
+    fitted = run_dbt(workdir, "build", vars=glob)
+    refit = fitted.query(SCORES)
+    assert {row[3] for row in refit} == {fitted.query("select run_id from int_segment_run")[0][0]}
+    assert fitted.query(STALE_HASHES) == [(0,)]
+    assert refit == run_dbt(workdir, "build", "--select", "int_customers_scored", "--full-refresh",
+                            vars=glob).query(SCORES)
+
+    # scores stored by an older version (no model features kept with them): everyone scored again
+    with duckdb.connect(str(fitted.db)) as con:
+        con.execute("create or replace table int_customers_scored as select customer_id, segment_id, "
+                    "distance_to_centroid + 1000 as distance_to_centroid from int_customers_scored")
+    upgraded = run_dbt(workdir, "build", vars=score)
+    assert upgraded.query(SCORES) == refit
