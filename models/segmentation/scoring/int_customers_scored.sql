@@ -5,10 +5,9 @@
 
     Daily builds (DuckDB): incremental. A customer keeps the stored score when the model and the
     customer's model features are the ones it was computed from (drop_stale_scores removes the
-    others first), so a score build reads and scores only the new and changed customers. Each
-    row keeps what it was scored from: the model features, the model's run, var
-    segmentation_features (scoring_spec), and the features' hash that the membership history
-    records. -#}
+    others first), so a score build scores only the new and changed customers. Each row keeps
+    what it was scored from: the model features, the model's run and var segmentation_features
+    (scoring_spec). -#}
 {{ config(
     materialized=('incremental' if daily_builds_enabled() else 'table'),
     incremental_strategy='append',
@@ -89,7 +88,6 @@ final as (
         nearest.distance_to_centroid,
         model.model_run_id,
         cast({{ scoring_spec() }} as {{ dbt.type_string() }}) as scoring_spec,
-        {{ dbt.hash(dbt.concat(model_feature_text('customers'))) }} as feature_hash,
         {%- for feature in model_features() %}
         customers.{{ feature.name }}{{ ',' if not loop.last }}
         {%- endfor %}

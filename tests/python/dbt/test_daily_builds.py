@@ -831,8 +831,8 @@ def test_a_blank_orders_table_stops_the_build_instead_of_reading_orders_path(dem
     assert ("int_order_lines_validated",) not in tables
 
 
-SCORES = ("select customer_id, segment_id, distance_to_centroid, model_run_id, scoring_spec, feature_hash "
-          "from int_customers_scored order by customer_id")
+SCORES = ("select customer_id, segment_id, distance_to_centroid, model_run_id, scoring_spec, units_ordered, "
+          "return_rate, net_spending from int_customers_scored order by customer_id")
 
 
 # Rows of the latest build's membership history whose hash is not that of the customer's model
