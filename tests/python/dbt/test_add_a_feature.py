@@ -204,3 +204,74 @@ def test_features_from_the_customer_totals_as_a_hand_calculation_gives_them(buil
     assert len(got) == len(EXPECTED[case])
     for row, expected in zip(got, EXPECTED[case], strict=True):
         assert {column: row[column] for column in expected} == pytest.approx(expected), row
+
+
+def test_feature_stats_on_hand_made_customers_equal_percentile_cont_and_exact_means(built):
+    """int_segment_feature_stats as the build compiled it (every feature, the walkthrough's
+    included), run on hand-made customers, against DuckDB's percentile_cont, the aggregate it
+    replaces, and exact means: medians of odd and even counts, of tied middle values, of
+    negative values and NULLs, a feature NULL for a whole segment, and random values with many
+    ties and many distinct values."""
+    _, workdir = built
+    compiled = (workdir / "target" / "compiled" / "segmentation" / "models" / "segmentation" / "scoring"
+                / "int_segment_feature_stats.sql").read_text()
+    relations = {'"segmentation"."main"."int_customers_featurized"': "featurized",
+                 '"segmentation"."main"."int_customers_scored"': "scored"}
+    for relation, table in relations.items():
+        assert compiled.count(relation) == 1, compiled
+        compiled = compiled.replace(relation, table)
+    features = re.findall(r"'(\w+)' as feature\b", compiled)
+    assert FEATURE in features and "net_spending" in features and len(features) == len(set(features))
+    with duckdb.connect() as con:
+        # segment 1: four customers, segment 2: three; orders and net_spending by hand below
+        hand = {"orders": ([1, 3, 2, 10], [5, 5, 2]),
+                "net_spending": ([10.5, 10.5, 20, -4], [1, None, 7]),
+                "avg_days_between_orders": ([None, None, None, 30], [None, None, None])}
+        rows = []
+        for number in range(7):
+            segment, at = (1, number) if number < 4 else (2, number - 4)
+            values = {feature: hand[feature][segment - 1][at] if feature in hand else None
+                      for feature in features}
+            rows.append((f"C{number}", segment, values))
+        # and 3,000 random customers in three more segments
+        con.execute("select setseed(0.42)")
+        random_rows = con.execute("""select 'R' || i, 3 + i % 3, floor(random() * 20),
+                                            round(random() * 500 - 50, 2)
+                                     from range(3000) as t(i)""").fetchall()
+        for customer_id, segment, small, money in random_rows:
+            values = {feature: float(small) if number % 2 else money
+                      for number, feature in enumerate(features)}
+            if customer_id.endswith("7"):
+                values[features[3]] = None
+            rows.append((customer_id, segment, values))
+        con.execute("create table featurized (customer_id varchar, "
+                    + ", ".join(f"{feature} double" for feature in features) + ")")
+        con.executemany(f"insert into featurized values (?, {', '.join('?' for _ in features)})",
+                        [(customer_id, *values.values()) for customer_id, _, values in rows])
+        con.execute("create table scored (customer_id varchar, segment_id bigint)")
+        con.executemany("insert into scored values (?, ?)",
+                        [(customer_id, segment) for customer_id, segment, _ in rows])
+        got = {(segment, feature): (mean, median, overall_mean, overall_median)
+               for segment, feature, mean, median, overall_mean, overall_median
+               in con.execute(compiled).fetchall()}
+        reference = {}
+        for feature in features:
+            overall = con.execute(f"""select avg(cast({feature} as decimal(38, 12))),
+                                             quantile_cont({feature}, 0.5)
+                                      from featurized""").fetchone()
+            for segment, mean, median in con.execute(f"""
+                    select segment_id, avg(cast({feature} as decimal(38, 12))), quantile_cont({feature}, 0.5)
+                    from featurized inner join scored using (customer_id) group by segment_id""").fetchall():
+                reference[(segment, feature)] = (mean, median, *overall)
+    assert got.keys() == reference.keys() and len(got) == 5 * len(features)
+    for key, (mean, median, overall_mean, overall_median) in reference.items():
+        got_mean, got_median, got_overall_mean, got_overall_median = got[key]
+        assert (got_median, got_overall_median) == (median, overall_median), key
+        for got_value, value in ((got_mean, mean), (got_overall_mean, overall_mean)):
+            assert got_value == (None if value is None else pytest.approx(float(value), rel=1e-12)), key
+    # by hand: 1 2 3 10 -> 2.5; 2 5 5 -> 5
+    assert got[(1, "orders")][:2] == (4.0, 2.5) and got[(2, "orders")][:2] == (4.0, 5.0)
+    # -4 10.5 10.5 20 -> 10.5 (tied middles); 1 NULL 7 -> 4
+    assert got[(1, "net_spending")][1] == 10.5 and got[(2, "net_spending")][:2] == (4.0, 4.0)
+    assert got[(1, "avg_days_between_orders")][:2] == (30.0, 30.0)
+    assert got[(2, "avg_days_between_orders")][:2] == (None, None)
