@@ -914,3 +914,32 @@ def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_ev
                     "distance_to_centroid + 1000 as distance_to_centroid from int_customers_scored")
     upgraded = run_dbt(workdir, "build", vars=score)
     assert upgraded.query(SCORES) == refit
+
+
+def test_a_daily_build_lowers_duckdbs_memory_limit_unless_the_user_set_it(demo, tmp_path, monkeypatch):
+    """A build on a warehouse that has read files before runs with memory_limit 3GB (macro
+    set_build_memory_limit, an on-run-start hook); a first build, a --full-refresh and any build
+    under SEGMENTATION_DUCKDB_MEMORY_LIMIT keep the profile's limit. The hook reads the registry,
+    not the orders path: a build of a selection that reads no orders, its files elsewhere now,
+    succeeds. Told from the hook's statement in dbt's log, one invocation at a time."""
+    monkeypatch.delenv("SEGMENTATION_DUCKDB_MEMORY_LIMIT", raising=False)
+    paths = day_files(demo, tmp_path / "days")
+    day_3 = tmp_path / "day_3.parquet"
+    shutil.move(paths[2], day_3)
+    workdir = tmp_path / "build"
+    days = demo_vars(tmp_path / "days" / "day_*.parquet")
+    log = workdir / "logs" / "dbt.log"
+
+    def lowered(*args: str, env: dict | None = None, vars: dict = days) -> bool:
+        before = log.read_text() if log.exists() else ""
+        run_dbt(workdir, *(args or REGISTER), vars=vars, env=env)
+        return "set memory_limit = '3GB'" in log.read_text()[len(before):]
+
+    assert not lowered()  # the first build reads every file
+    shutil.move(day_3, paths[2])
+    assert lowered()  # day_3 alone
+    assert lowered()  # nothing new: still a daily build
+    assert not lowered(*REGISTER, "--full-refresh")
+    assert not lowered(env={"SEGMENTATION_DUCKDB_MEMORY_LIMIT": "2GB"})
+    assert lowered("build", "--select", "non_product_stock_codes",
+                   vars=demo_vars(tmp_path / "elsewhere" / "orders_*.parquet"))

@@ -1,0 +1,15 @@
+{#- DuckDB's memory_limit for this build (docs/configuration.md, "DuckDB settings"). The profile
+    opens the database with SEGMENTATION_DUCKDB_MEMORY_LIMIT, 4GB when unset. When it is unset, a
+    build on a warehouse that has read files before under the same input rules (daily_registry:
+    not the first build, not --full-refresh) runs with 3GB instead: it reads only the files no
+    build has read, which at 10M customers keeps its peak RSS under 4 GiB at no cost in time,
+    while a build from scratch, which reads all history, is 9% faster with 4GB
+    (docs/benchmarks_daily_notes.md). It looks at the registry only, never at the orders path, so
+    a build of a selection that reads no orders cannot fail here. An on-run-start hook: DuckDB's
+    memory_limit holds for the whole database, every thread's cursor. -#}
+{% macro set_build_memory_limit() -%}
+    {%- if execute and flags.WHICH in ['build', 'run'] and daily_builds_enabled()
+        and not env_var('SEGMENTATION_DUCKDB_MEMORY_LIMIT', '') and daily_registry() is not none -%}
+        set memory_limit = '3GB'
+    {%- endif -%}
+{%- endmacro %}
