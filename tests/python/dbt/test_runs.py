@@ -171,6 +171,35 @@ def test_membership_uniqueness_checks_this_builds_rows(tmp_path):
     assert failed.returncode != 0 and "FAIL 1" in failed.output
 
 
+
+def test_validated_lines_uniqueness_finds_exactly_the_repeated_lines(tmp_path):
+    """The uniqueness test of the validated lines (the latest build's rows, grouped first by a hash
+    of source_file and source_line_number on DuckDB) passes on lines that share a number in two
+    files, and counts exactly the repeated (file, line) pairs, a null file included."""
+    from segmentation.demo.data import generate
+
+    data, _ = generate(200, 7, tmp_path / "orders.parquet")
+    vars = {"orders_format": "demo", "orders_path": str(data)}
+    run = run_dbt(tmp_path / "build", "build", "--select", "+int_order_lines_validated",
+                  "--indirect-selection", "cautious", vars=vars)
+    select = ["test", "--select", "int_order_lines_validated,test_name:unique_combination_of_columns"]
+
+    def insert(source_file: str | None, line_number: int) -> None:
+        with duckdb.connect(str(run.db)) as con:
+            con.execute("insert into int_order_lines_validated select * replace (? as source_file, "
+                        "? as source_line_number) from int_order_lines_validated limit 1",
+                        [source_file, line_number])
+
+    insert("another_file.parquet", 1)  # line 1 of another file: no repeat
+    assert "PASS unique_combination_of_columns_int_order_lines_validated" in run_dbt(
+        tmp_path / "build", *select, vars=vars).output
+    insert(str(data), 2)  # line 2 of the file, twice
+    insert(None, 5)
+    insert(None, 5)  # a null file's line 5, twice
+    insert(None, 6)
+    failed = run_dbt(tmp_path / "build", *select, vars=vars, check=False)
+    assert failed.returncode != 0 and "FAIL 2" in failed.output, failed.output[-3000:]
+
 def test_a_warehouse_of_the_old_mart_names_keeps_them_as_views_of_the_new(demo_runs):
     """A build over a warehouse whose old-named marts are tables (as before the dim_/fct_ rule)
     makes them views of the renamed marts, with every build's history in them."""
