@@ -6,10 +6,15 @@
     while a build from scratch, which reads all history, is 9% faster with 4GB
     (docs/benchmarks_daily_notes.md). It looks at the registry only, never at the orders path, so
     a build of a selection that reads no orders cannot fail here. An on-run-start hook: DuckDB's
-    memory_limit holds for the whole database, every thread's cursor. -#}
+    memory_limit holds for the whole database, every thread's cursor. A profile of your own with
+    another memory_limit is left as it is. -#}
 {% macro set_build_memory_limit() -%}
+    {#- The limit the profile opened DuckDB with: only its default (profiles.yml, 4GB) is lowered,
+        not a limit a user wrote into their own profile. -#}
+    {%- set opened_with = (target.get('config_options') or {}).get('memory_limit') -%}
     {%- if execute and flags.WHICH in ['build', 'run'] and daily_builds_enabled()
-        and not env_var('SEGMENTATION_DUCKDB_MEMORY_LIMIT', '') and daily_registry() is not none -%}
+        and not env_var('SEGMENTATION_DUCKDB_MEMORY_LIMIT', '') and opened_with == '4GB'
+        and daily_registry() is not none -%}
         set memory_limit = '3GB'
     {%- endif -%}
 {%- endmacro %}

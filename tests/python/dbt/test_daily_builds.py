@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from datetime import datetime
 
 import duckdb
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_dbt
+from conftest import ROOT, dbt_command, run_dbt
 from segmentation.demo.data import generate
 
 # Staging, validation and their tests: what reading the files decides, without the segmentation.
@@ -918,10 +919,11 @@ def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_ev
 
 def test_a_daily_build_lowers_duckdbs_memory_limit_unless_the_user_set_it(demo, tmp_path, monkeypatch):
     """A build on a warehouse that has read files before runs with memory_limit 3GB (macro
-    set_build_memory_limit, an on-run-start hook); a first build, a --full-refresh and any build
-    under SEGMENTATION_DUCKDB_MEMORY_LIMIT keep the profile's limit. The hook reads the registry,
-    not the orders path: a build of a selection that reads no orders, its files elsewhere now,
-    succeeds. Told from the hook's statement in dbt's log, one invocation at a time."""
+    set_build_memory_limit, an on-run-start hook); a first build, a --full-refresh, any build
+    under SEGMENTATION_DUCKDB_MEMORY_LIMIT and one with a profile of another limit keep the
+    profile's limit. The hook reads the registry, not the orders path: a build of a selection
+    that reads no orders, its files elsewhere now, succeeds. Told from the hook's statement in
+    dbt's log, one invocation at a time."""
     monkeypatch.delenv("SEGMENTATION_DUCKDB_MEMORY_LIMIT", raising=False)
     paths = day_files(demo, tmp_path / "days")
     day_3 = tmp_path / "day_3.parquet"
@@ -943,3 +945,13 @@ def test_a_daily_build_lowers_duckdbs_memory_limit_unless_the_user_set_it(demo, 
     assert not lowered(env={"SEGMENTATION_DUCKDB_MEMORY_LIMIT": "2GB"})
     assert lowered("build", "--select", "non_product_stock_codes",
                    vars=demo_vars(tmp_path / "elsewhere" / "orders_*.parquet"))
+    # a profile of the user's own with another limit is left as it is
+    profiles = tmp_path / "own_profile"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text((ROOT / "profiles.yml").read_text().replace("'4GB'", "'8GB'"))
+    cmd, env = dbt_command(workdir, *REGISTER, vars=days)
+    cmd[cmd.index("--profiles-dir") + 1] = str(profiles)
+    before = log.read_text()
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+    assert "'8GB'" in (profiles / "profiles.yml").read_text()
+    assert "set memory_limit = '3GB'" not in log.read_text()[len(before):]
