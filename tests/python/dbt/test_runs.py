@@ -171,7 +171,6 @@ def test_membership_uniqueness_checks_this_builds_rows(tmp_path):
     assert failed.returncode != 0 and "FAIL 1" in failed.output
 
 
-
 def test_validated_lines_uniqueness_finds_exactly_the_repeated_lines(tmp_path):
     """The uniqueness test of the validated lines (the latest build's rows, grouped first by a hash
     of source_file and source_line_number on DuckDB) passes on lines that share a number in two
@@ -199,6 +198,7 @@ def test_validated_lines_uniqueness_finds_exactly_the_repeated_lines(tmp_path):
     insert(None, 6)
     failed = run_dbt(tmp_path / "build", *select, vars=vars, check=False)
     assert failed.returncode != 0 and "FAIL 2" in failed.output, failed.output[-3000:]
+
 
 def test_a_warehouse_of_the_old_mart_names_keeps_them_as_views_of_the_new(demo_runs):
     """A build over a warehouse whose old-named marts are tables (as before the dim_/fct_ rule)
