@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import datetime
@@ -860,8 +861,9 @@ def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_ev
     whose model features did not change (a stored distance moved by hand stays moved), removes a
     customer gone from the features (C88888888: its only order goes to two customers on day 3),
     and otherwise equals scoring every customer again (--full-refresh of the model); a fit build
-    scores everyone again with its model (the moved distance is gone), as does a build on scores
-    stored by an older version."""
+    scores everyone again with its model (the moved distance is gone) into a new table, without
+    deleting the stored scores first, and a build on scores stored by an older version scores
+    everyone again."""
     paths = planted_days(demo, tmp_path / "all")
     arriving = tmp_path / "exports"
     arriving.mkdir()
@@ -881,12 +883,23 @@ def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_ev
         return run.query("select distance_to_centroid from int_customers_scored "
                          f"where customer_id = '{steady}'")[0][0]
 
+    log = workdir / "logs" / "dbt.log"
+
+    def deletes_scores(build) -> tuple:
+        """`build`'s run, and whether it deleted stored scores: the pre-hook of the incremental
+        path (its statement in dbt's log)."""
+        before = log.read_text()
+        run = build()
+        written = log.read_text()[len(before):]
+        return run, re.search(r'delete from \S*"int_customers_scored"', written) is not None
+
     # day 3, score mode: the steady customer's score is kept, everyone else's equals scoring again
     original = distance(built)
     tamper_score(built.db, steady)
     moved = distance(built)
     shutil.copy2(paths[2], arriving / paths[2].name)
-    daily = run_dbt(workdir, "build", vars=score)
+    daily, deleted = deletes_scores(lambda: run_dbt(workdir, "build", vars=score))
+    assert deleted  # the incremental path: stale scores deleted, the others kept
     assert distance(daily) == moved
     assert daily.query("select count(*) from int_customers_scored where customer_id = 'C88888888'") == [(0,)]
     assert daily.query("select count(*) from int_customers_scored") \
@@ -899,10 +912,12 @@ def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_ev
     # the membership history's hash is the customer's model features as dim_customers shows them
     assert daily.query(STALE_HASHES) == [(0,)]
 
-    # day 4, fit mode: a new model scores every customer again
+    # day 4, fit mode: a new model scores every customer again, into a new table: no score is
+    # kept, so the incremental path (delete every row, then append) would only cost time
     tamper_score(built.db, steady)
     shutil.copy2(paths[3], arriving / paths[3].name)
-    fitted = run_dbt(workdir, "build", vars=glob)
+    fitted, deleted = deletes_scores(lambda: run_dbt(workdir, "build", vars=glob))
+    assert not deleted
     refit = fitted.query(SCORES)
     assert {row[3] for row in refit} == {fitted.query("select run_id from int_segment_run")[0][0]}
     assert fitted.query(STALE_HASHES) == [(0,)]
