@@ -37,6 +37,7 @@ from segmentation.benchmark.scale import (
     run_pipeline,
     slowest_nodes,
     stage_times,
+    waited_on,
 )
 from segmentation.cli.command_line import description
 
@@ -112,7 +113,7 @@ def timed_build(orders: Path, workdir: Path, extra_vars: dict | None = None) -> 
     log.info("%s: pipeline %.1fs (dbt wall %.1fs), peak RSS %.0f MiB, %d files / %d lines read",
              workdir.name, pipeline, wall, peak_mib, len(files), lines)
     return BuildResult(wall, pipeline, stages, peak_mib, len(files), lines, slowest_nodes(target),
-                       load_average)
+                       load_average, waited_on(target))
 
 
 def link_files(files: Sequence[Path], directory: Path) -> None:

@@ -27,6 +27,7 @@ REREAD_SHARE = 0.25  # above this share, some step still re-reads all history
 MAX_DAILY_PEAK_RSS_MIB = 4 * 1024
 SCRATCH_TARGET_CUSTOMERS = 10_000_000
 NOTEBOOK_TARGET_CUSTOMERS = 1_000_000
+WAIT_SHOWN = 0.5  # seconds: shorter nodes of a build's critical path are counted, not named
 
 
 def _startup(build: BuildResult) -> str:
@@ -133,10 +134,27 @@ def daily_section(results: Sequence[DailyResult], command: str, finished_at: str
     md += [f"- {r.customers:,} customers, {name}: "
            + ", ".join(f"{node} {seconds:.1f}" for node, seconds in r.builds[name].slowest_nodes)
            for r in results for name in DAILY_VARS]
+    waits = [_waited_on(r.customers, name, r.builds[name]) for r in results for name in DAILY_VARS
+             if r.builds[name].waited_on]
+    if waits:
+        md += ["", "What each daily build waited on: its critical path, the chain from the node that "
+               f"ended last back through the node it waited for that ended last (under `dbt build` a node "
+               f"waits for its parents and their tests), first to last; nodes under {WAIT_SHOWN} s are "
+               "counted, not named (seconds):", "", *waits]
     md += ["", "### Targets (daily builds)", "", *_targets(results)]
     if notes:
         md += ["", notes.strip()]
     return "\n".join(md)
+
+
+def _waited_on(customers: int, name: str, build: BuildResult) -> str:
+    """One build's critical path as a list item: its nodes of WAIT_SHOWN seconds or more."""
+    shown = [f"{node} {seconds:.1f}" for node, seconds in build.waited_on if seconds >= WAIT_SHOWN]
+    short = [seconds for _, seconds in build.waited_on if seconds < WAIT_SHOWN]
+    total = sum(seconds for _, seconds in build.waited_on)
+    return (f"- {customers:,} customers, {name}: {len(build.waited_on)} nodes, {total:.1f} s of its "
+            f"{build.pipeline_seconds:.1f} s pipeline: " + " → ".join(shown)
+            + (f"; {len(short)} shorter nodes, {sum(short):.1f} s in all" if short else ""))
 
 
 def _targets(results: Sequence[DailyResult]) -> list[str]:

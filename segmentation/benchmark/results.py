@@ -54,6 +54,7 @@ class BuildResult:
     lines_read: int  # the lines of those files
     slowest_nodes: list  # [node name, seconds], slowest first
     load_average: list  # the machine's 1-minute load before and after the build
+    waited_on: list = field(default_factory=list)  # [node name, seconds]: the critical path, first to last
 
     @property
     def startup_seconds(self) -> float:

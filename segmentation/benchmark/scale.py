@@ -121,6 +121,37 @@ def slowest_nodes(target: Path, count: int = 8) -> list[tuple[str, float]]:
     return [(_node_name(result["unique_id"]), round(result["execution_time"], 1)) for result in ranked]
 
 
+def waited_on(target: Path) -> list[tuple[str, float]]:
+    """The chain of dbt nodes the build waited on (its critical path), first to last, with each
+    node's execution seconds, from run_results.json and manifest.json: from the node (a model,
+    seed or test; the hooks aside) that ended last, back through what it waited for that ended last before
+    it started. Under `dbt build` a node waits for its parents and for the tests of its parents."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
+    tests_of: dict[str, list[str]] = {}
+    for unique_id, node in nodes.items():
+        if node["resource_type"] in ("test", "unit_test"):
+            for parent in node["depends_on"]["nodes"]:
+                tests_of.setdefault(parent, []).append(unique_id)
+    spans = {}
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        times = [datetime.fromisoformat(t[edge].rstrip("Z")) for t in result["timing"]
+                 for edge in ("started_at", "completed_at") if t.get(edge)]
+        node = nodes.get(result["unique_id"])
+        if node is not None and node["resource_type"] != "operation" and times:
+            spans[result["unique_id"]] = (min(times), max(times), result["execution_time"])
+    chain = []
+    current = max(spans, key=lambda unique_id: spans[unique_id][1], default=None)
+    while current is not None:
+        started, ended, seconds = spans[current]
+        chain.append((_node_name(current), round(seconds, 1)))
+        parents = nodes[current]["depends_on"]["nodes"]
+        awaited = [u for u in [*parents, *(t for p in parents for t in tests_of.get(p, []))]
+                   if u != current and u in spans and spans[u][1] <= started]
+        current = max(awaited, key=lambda unique_id: spans[unique_id][1], default=None)
+    return chain[::-1]
+
+
 def _node_name(unique_id: str) -> str:
     """A node's name; a unit test as `<model>:<test>`, so it is not taken for its model."""
     kind, _, name, *rest = unique_id.split(".")

@@ -14,6 +14,7 @@ import pytest
 from segmentation.benchmark.daily import ensure_loads, main
 from segmentation.benchmark.daily_report import daily_section, write_daily_section
 from segmentation.benchmark.results import AGREEMENT_QUERIES, BuildResult, DailyResult, SizeResult
+from segmentation.benchmark.scale import waited_on
 from segmentation.benchmark.scale_report import DAILY_END, DAILY_START, daily_section_of, write_report
 from segmentation.schema import CANONICAL_ORDER_LINE
 
@@ -168,3 +169,41 @@ def test_a_node_span_longer_than_the_wall_time_is_called_a_clock_step():
     text = daily_section([stepped], "make bench", "2026-12-01T10:00:00")
     assert ("| dbt start-up | -29.8 (**the clock stepped during this build: its stage seconds are not "
             "reliable**) / 14.0 / 11.0 |") in text
+
+
+def node_result(unique_id: str, started: float, ended: float) -> dict:
+    """A run_results.json entry that compiled at `started` and executed until `ended` (seconds)."""
+    def at(seconds: float) -> str:
+        return f"2026-12-05T03:00:{seconds:09.6f}Z"
+    return {"unique_id": unique_id, "execution_time": ended - started - 0.1,
+            "timing": [{"name": "compile", "started_at": at(started), "completed_at": at(started + 0.1)},
+                       {"name": "execute", "started_at": at(started + 0.1), "completed_at": at(ended)}]}
+
+
+def test_the_critical_path_follows_what_each_node_waited_for_tests_of_parents_included(tmp_path):
+    """stg -> wide (its test long) -> mart, beside a long model that ends before the mart starts
+    but that the mart does not read; an on-run-end hook ends last. The mart waited for the test
+    of its parent, which waited for its model, which waited for stg."""
+    def node(kind: str, name: str, *parents: str) -> tuple[str, dict]:
+        depends_on = {"nodes": [f"model.p.{parent}" for parent in parents]}
+        return f"{kind}.p.{name}", {"resource_type": kind, "depends_on": depends_on}
+    manifest = dict([node("model", "stg"), node("model", "wide", "stg"), node("test", "unique_wide", "wide"),
+                     node("model", "lonely", "stg"), node("model", "mart", "wide"),
+                     node("operation", "on-run-end-0")])
+    (tmp_path / "manifest.json").write_text(json.dumps({"nodes": manifest}))
+    results = [node_result("model.p.stg", 0, 1), node_result("model.p.wide", 1, 3),
+               node_result("model.p.lonely", 1, 8), node_result("test.p.unique_wide", 3, 7.5),
+               node_result("model.p.mart", 8, 9), node_result("operation.p.on-run-end-0", 9, 9.5)]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    assert waited_on(tmp_path) == [("stg", 0.9), ("wide", 1.9), ("unique_wide", 4.4), ("mart", 0.9)]
+
+
+def test_the_section_names_the_critical_paths_long_nodes_and_counts_the_others():
+    waiting = build(20, 6)
+    waiting.waited_on = [["stg", 0.2], ["int_order_lines_validated", 2.0], ["unique_x", 0.1],
+                         ["publish_marts", 1.5]]
+    text = daily_section([daily(1_000_000, build(40, 32), waiting, build(14, 6), notebook_seconds=20.0)],
+                         "make bench", "2026-12-01T10:00:00")
+    assert ("- 1,000,000 customers, daily score: 4 nodes, 3.8 s of its 6.0 s pipeline: "
+            "int_order_lines_validated 2.0 → publish_marts 1.5; 2 shorter nodes, 0.3 s in all") in text
+    assert "1,000,000 customers, daily fit:" not in text.split("What each daily build waited on")[1]
