@@ -1,8 +1,8 @@
 {#- DuckDB's memory_limit for this build (docs/configuration.md, "DuckDB settings"). The profile
     opens the database with SEGMENTATION_DUCKDB_MEMORY_LIMIT, 4GB when unset. When it is unset, a
-    build on a warehouse that has read files before under the same input rules (daily_registry:
-    not the first build, not --full-refresh) runs with 3GB instead: it reads only the files no
-    build has read, which at 10M customers keeps its peak RSS under 4 GiB at no cost in time,
+    build on a warehouse that has read files (or a table's loads) before under the same input
+    rules (daily_registry: not the first build, not --full-refresh) runs with 3GB instead: it
+    reads only the files or loads no build has read, which at 10M customers keeps its peak RSS under 4 GiB at no cost in time,
     while a build from scratch, which reads all history, is 9% faster with 4GB
     (docs/benchmarks_daily_notes.md). It looks at the registry only, never at the orders path, so
     a build of a selection that reads no orders cannot fail here. An on-run-start hook: DuckDB's

@@ -613,13 +613,17 @@ def copy_of_table(database, workdir):
         con.execute("detach grown")
 
 
-def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path):
+def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path, monkeypatch):
     """raw.order_lines grows by loads (loaded_at): day 1, day 2 (a copy of a day 1 line), day 3
     (a day 1 order id given to another customer), then a late load dated between day 1 and day 2
     holding a copy of a day 2 line. Each build stages only the new load; after each, the validated
     lines and the customer features equal a from-scratch build on the same table (its rows in
     another order). loaded_at is not part of the line: a copy in another load is a duplicate,
-    and input order is loads by loaded_at, so the late load's copy is kept and day 2's is not."""
+    and input order is loads by loaded_at, so the late load's copy is kept and day 2's is not.
+    As with files, the builds after the first run with DuckDB's lower memory_limit."""
+    monkeypatch.delenv("SEGMENTATION_DUCKDB_MEMORY_LIMIT", raising=False)
+    log = tmp_path / "daily" / "logs" / "dbt.log"
+    lowered = []
     parts = planted_parts(demo)
     days = [datetime(2025, 12, 1), datetime(2025, 12, 2), datetime(2025, 12, 3), datetime(2025, 12, 1, 12)]
     copied = parts[1].slice(20, 1)
@@ -628,7 +632,9 @@ def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path
     customer_seen = []
     for day, (load, loaded_at) in enumerate(zip(loads, days, strict=True), start=1):
         insert_load(database, load, loaded_at)
+        before = log.read_text() if log.exists() else ""
         daily = run_dbt(tmp_path / "daily", *FEATURES, vars=TABLE)
+        lowered.append("set memory_limit = '3GB'" in log.read_text()[len(before):])
         assert daily.query(STAGED) == [(load_name(loaded_at),)], f"day {day}"
         customer_seen.append(daily.query("select count(*) from int_customers_featurized "
                                          "where customer_id = 'C88888888'")[0][0])
@@ -639,6 +645,7 @@ def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path
             assert daily.query(FEATURED) == scratch.query(FEATURED), f"day {day}"
             assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"day {day}"
     assert customer_seen == [1, 1, 0, 0]
+    assert lowered == [False, True, True, True]
     assert daily.query("select source_file, size_bytes, modified_at from int_input_files order by 1") \
         == [(load_name(at), load.num_rows, at) for at, load in sorted(zip(days, loads, strict=True))]
 
