@@ -2,9 +2,9 @@
     opens the database with SEGMENTATION_DUCKDB_MEMORY_LIMIT, 4GB when unset. When it is unset, a
     build on a warehouse that has read files (or a table's loads) before under the same input
     rules (daily_registry: not the first build, not --full-refresh) runs with 3GB instead: it
-    reads only the files or loads no build has read, which at 10M customers keeps its peak RSS under 4 GiB at no cost in time,
-    while a build from scratch, which reads all history, is 9% faster with 4GB
-    (docs/benchmarks_daily_notes.md). It looks at the registry only, never at the orders path, so
+    reads only the files or loads no build has read, which at 10M customers keeps its peak RSS
+    under 4 GiB at no cost in time, while a build from scratch, which reads all history, is 9%
+    faster with 4GB (docs/benchmarks_daily_notes.md). It looks at the registry only, never at the orders path, so
     a build of a selection that reads no orders cannot fail here. An on-run-start hook: DuckDB's
     memory_limit holds for the whole database, every thread's cursor. A profile of your own with
     another memory_limit is left as it is. -#}

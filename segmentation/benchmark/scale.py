@@ -124,8 +124,9 @@ def slowest_nodes(target: Path, count: int = 8) -> list[tuple[str, float]]:
 def waited_on(target: Path) -> list[tuple[str, float]]:
     """The chain of dbt nodes the build waited on (its critical path), first to last, with each
     node's execution seconds, from run_results.json and manifest.json: from the node (a model,
-    seed or test; the hooks aside) that ended last, back through what it waited for that ended last before
-    it started. Under `dbt build` a node waits for its parents and for the tests of its parents."""
+    seed or test; the hooks aside) that ended last, back through what it waited for that ended
+    last before it started. Under `dbt build` a node waits for its parents and for the tests of
+    its parents."""
     manifest = json.loads((target / "manifest.json").read_text())
     nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
     tests_of: dict[str, list[str]] = {}
