@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -114,6 +115,31 @@ def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
         stayed[comparison] = transitions[same]["customers"].sum() / len(latest)
     # the same data, scored then refitted; since the last fit the month's new orders moved some
     assert stayed["since_last_build"] >= 0.97 and stayed["since_last_fit"] >= 0.9, stayed
+
+
+def test_the_unchanged_customers_gate_counts_the_last_two_builds(demo_runs, tmp_path):
+    """The gate counts, among the customers with the same feature hash in the latest build and
+    the last accepted one before it, those in another segment: computed here from the
+    memberships, then read from the gate's failure row (a share above -1 always fails)."""
+    db, run_ids, _ = demo_runs
+    before, after = _memberships(db, run_ids[2]), _memberships(db, run_ids[3])
+    both = before.join(after, lsuffix="_before", rsuffix="_after", how="inner")
+    unchanged = both[both["feature_hash_before"] == both["feature_hash_after"]]
+    expected = (len(unchanged), int((unchanged["segment_id_before"] != unchanged["segment_id_after"]).sum()))
+    # since the last fit (run 1) the month's orders changed features: that comparison differs
+    since_fit = after.join(_memberships(db, run_ids[1]), rsuffix="_fit", how="inner")
+    assert (since_fit["feature_hash"] == since_fit["feature_hash_fit"]).sum() != expected[0]
+
+    workdir = tmp_path / "copy"
+    workdir.mkdir()
+    shutil.copy(db, workdir / "segmentation.duckdb")
+    gate = "gate_unchanged_customers_keep_their_segment"
+    failed = run_dbt(workdir, "test", "--select", gate, "--store-failures", check=False,
+                     vars={"segment_max_changed_share": -1, "segment_quality_gate_severity": "error"})
+    assert failed.returncode != 0 and f"Failure in test {gate}" in failed.output
+    with duckdb.connect(str(workdir / "segmentation.duckdb"), read_only=True) as con:
+        found = con.execute(f"select customers, moved from dbt_test__audit.{gate}").fetchall()
+    assert found == [expected]
 
 
 def test_segment_history_records_every_build(demo_runs):
