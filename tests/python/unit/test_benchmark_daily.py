@@ -105,6 +105,14 @@ def test_the_section_says_met_or_not_met_from_the_numbers():
     assert "daily score 3,000 MiB, **met**; daily fit 5,000 MiB, **not met**." in targets
     assert "daily score 0.15 of it (3.0 s of 20.0 s), **met**" in targets
     assert "daily fit 0.30 of it (6.0 s of 20.0 s), **not met**" in targets
+    # the smallest size's daily builds (6 and 16 s of pipeline) already exceed the 4 s target
+    assert ("Out of reach of this project's dbt DAG: the same daily builds on 25,000 customers take "
+            "6.0 s (daily score) and 16.0 s (daily fit) of pipeline, more than the target of 4.0 s, "
+            "on far less data.") in targets
+    quick = [daily(25_000, build(20, 12), build(3.5, 2), build(25, 3), notebook_seconds=1.0), *results[1:]]
+    quick_text = daily_section(quick, "make bench", "2026-12-01T10:00:00")
+    assert ("The same daily builds on 25,000 customers take 2.0 s (daily score) and 3.0 s (daily fit) of "
+            "pipeline, under the target of 4.0 s.") in quick_text and "Out of reach" not in quick_text
     assert "- 25,000 customers, the daily builds give the scratch build's results: **NO**." in targets
     assert "- 1,000,000 customers, the daily builds give the scratch build's results: yes." in targets
     assert "**DISAGREE** (daily score: 0, 0, 0; daily fit: 3, 0, 0)" in text
