@@ -93,25 +93,37 @@ def _stage(node: dict) -> str:
     return STAGE_OF_FOLDER.get(folder, folder)
 
 
+Span = tuple[datetime | None, datetime | None, float]
+
+
+def _node_spans(target: Path) -> tuple[dict[str, dict], dict[str, Span]]:
+    """dbt's artefacts in `target`: the manifest's nodes (unit tests included) and, for each node
+    in run_results.json (exposures aside: nothing runs), its first start and last end (None for
+    a node without timings, e.g. skipped) and execution seconds."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
+    spans: dict[str, Span] = {}
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        times = [datetime.fromisoformat(t[edge].rstrip("Z")) for t in result["timing"]
+                 for edge in ("started_at", "completed_at") if t.get(edge)]
+        if result["unique_id"] in nodes:
+            spans[result["unique_id"]] = (min(times, default=None), max(times, default=None),
+                                          result["execution_time"])
+    return nodes, spans
+
+
 def stage_times(target: Path) -> tuple[dict[str, float], float]:
     """Seconds per stage (sum of node execution times) and the span from the first node's start
     to the last node's end, from dbt's artefacts."""
-    manifest = json.loads((target / "manifest.json").read_text())
-    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
-    results = json.loads((target / "run_results.json").read_text())
+    nodes, spans = _node_spans(target)
     stages = dict.fromkeys(STAGES, 0.0)
-    starts, ends = [], []
-    for result in results["results"]:
-        node = nodes.get(result["unique_id"])
-        if node is None:  # exposures: nothing runs
-            continue
-        stage = _stage(node)
-        stages[stage] = stages.get(stage, 0.0) + result["execution_time"]
-        for timing in result["timing"]:
-            if timing.get("started_at") and timing.get("completed_at"):
-                starts.append(datetime.fromisoformat(timing["started_at"].rstrip("Z")))
-                ends.append(datetime.fromisoformat(timing["completed_at"].rstrip("Z")))
-    return stages, (max(ends) - min(starts)).total_seconds()
+    for unique_id, (_, _, seconds) in spans.items():
+        stage = _stage(nodes[unique_id])
+        stages[stage] = stages.get(stage, 0.0) + seconds
+    timed = [(start, end) for start, end, _ in spans.values() if start is not None]
+    if not timed:
+        return stages, 0.0
+    return stages, (max(end for _, end in timed) - min(start for start, _ in timed)).total_seconds()
 
 
 def slowest_nodes(target: Path, count: int = 8) -> list[tuple[str, float]]:
@@ -127,20 +139,14 @@ def waited_on(target: Path) -> list[tuple[str, float]]:
     seed or test; the hooks aside) that ended last, back through what it waited for that ended
     last before it started. Under `dbt build` a node waits for its parents and for the tests of
     its parents."""
-    manifest = json.loads((target / "manifest.json").read_text())
-    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
+    nodes, all_spans = _node_spans(target)
     tests_of: dict[str, list[str]] = {}
     for unique_id, node in nodes.items():
         if node["resource_type"] in ("test", "unit_test"):
             for parent in node["depends_on"]["nodes"]:
                 tests_of.setdefault(parent, []).append(unique_id)
-    spans = {}
-    for result in json.loads((target / "run_results.json").read_text())["results"]:
-        times = [datetime.fromisoformat(t[edge].rstrip("Z")) for t in result["timing"]
-                 for edge in ("started_at", "completed_at") if t.get(edge)]
-        node = nodes.get(result["unique_id"])
-        if node is not None and node["resource_type"] != "operation" and times:
-            spans[result["unique_id"]] = (min(times), max(times), result["execution_time"])
+    spans = {u: span for u, span in all_spans.items()
+             if nodes[u]["resource_type"] != "operation" and span[0] is not None}
     chain = []
     current = max(spans, key=lambda unique_id: spans[unique_id][1], default=None)
     while current is not None:

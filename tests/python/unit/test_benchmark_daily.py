@@ -14,7 +14,7 @@ import pytest
 from segmentation.benchmark.daily import ensure_loads, main
 from segmentation.benchmark.daily_report import daily_section, write_daily_section
 from segmentation.benchmark.results import AGREEMENT_QUERIES, BuildResult, DailyResult, SizeResult
-from segmentation.benchmark.scale import waited_on
+from segmentation.benchmark.scale import stage_times, waited_on
 from segmentation.benchmark.scale_report import DAILY_END, DAILY_START, daily_section_of, write_report
 from segmentation.schema import CANONICAL_ORDER_LINE
 
@@ -204,6 +204,31 @@ def test_the_critical_path_follows_what_each_node_waited_for_tests_of_parents_in
                node_result("model.p.mart", 8, 9), node_result("operation.p.on-run-end-0", 9, 9.5)]
     (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
     assert waited_on(tmp_path) == [("stg", 0.9), ("wide", 1.9), ("unique_wide", 4.4), ("mart", 0.9)]
+
+
+def test_stage_seconds_sum_each_stages_nodes_and_the_pipeline_spans_every_node_that_ran(tmp_path):
+    """Stages by model name, by folder, tests and hooks; an exposure (nothing runs) and a skipped
+    node (no timings) add nothing; the span runs from the first start to the last end, hooks
+    included."""
+    def node(kind: str, name: str, folder: str = "marts") -> tuple[str, dict]:
+        return f"{kind}.p.{name}", {"resource_type": kind, "name": name, "depends_on": {"nodes": []},
+                                    "original_file_path": f"models/{folder}/{name}.sql"}
+    manifest = dict([node("model", "int_order_lines_validated", "intermediate"),
+                     node("model", "dim_customers"), node("model", "stg_orders", "staging"),
+                     node("test", "unique_dim_customers_id"), node("model", "fct_skipped"),
+                     node("operation", "on-run-end-0")])
+    (tmp_path / "manifest.json").write_text(json.dumps({"nodes": manifest}))
+    results = [node_result("operation.p.on-run-end-0", 0, 0.5), node_result("model.p.stg_orders", 1, 2),
+               node_result("model.p.int_order_lines_validated", 2, 5),
+               node_result("model.p.dim_customers", 5, 6),
+               node_result("test.p.unique_dim_customers_id", 6, 6.5),
+               {"unique_id": "model.p.fct_skipped", "execution_time": 0, "timing": []},
+               {"unique_id": "exposure.p.dashboard", "execution_time": 0, "timing": []}]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    stages, pipeline = stage_times(tmp_path)
+    assert {stage: round(seconds, 2) for stage, seconds in stages.items() if seconds} == {
+        "hooks": 0.4, "load": 0.9 + 2.9, "marts": 0.9, "tests": 0.4}
+    assert pipeline == 6.5
 
 
 def test_the_section_names_the_critical_paths_long_nodes_and_counts_the_others():
