@@ -1,32 +1,42 @@
-{#- The nearest segment of every customer, from `distances` (customer_id, segment_id,
-    distance_to_centroid): one row per customer, ties to the lower segment_id. An aggregate
-    per customer rather than a window ranking every customer x segment row. -#}
-{% macro nearest_segment(distances) -%}
-    {{ return(adapter.dispatch('nearest_segment', 'segmentation')(distances)) }}
+{#- Scoring every customer against every centroid in one row per customer: a column of distance
+    per segment, then the smallest. A projection over the customers, so it streams: the rows of
+    customers x segments, grouped by customer, held 3 GB at 10M customers and ran out of memory
+    beside other nodes (docs/benchmarks_daily_notes.md). The segments are the stored model's,
+    read when the model runs. -#}
+
+{#- The stored model's segment ids, ascending, read at run time (none while dbt parses, or
+    before `model` exists). -#}
+{% macro model_segment_ids(model) -%}
+    {%- if not execute or adapter.get_relation(model.database, model.schema, model.identifier) is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set rows = run_query('select distinct segment_id from ' ~ model ~ ' order by segment_id').rows -%}
+    {{ return(rows | map(attribute=0) | map('int') | list) }}
 {%- endmacro %}
 
-{% macro default__nearest_segment(distances) -%}
-    select
-        {{ distances }}.customer_id,
-        min({{ distances }}.segment_id) as segment_id,
-        min({{ distances }}.distance_to_centroid) as distance_to_centroid
-    from {{ distances }}
-    inner join (
-        select customer_id, min(distance_to_centroid) as nearest_distance
-        from {{ distances }}
-        group by customer_id
-    ) as nearest
-        on {{ distances }}.customer_id = nearest.customer_id
-        and {{ distances }}.distance_to_centroid = nearest.nearest_distance
-    group by {{ distances }}.customer_id
+{#- The smallest of the columns distance_1 ... distance_<segments> (nulls skipped); one column
+    alone is itself (Spark's least takes two or more); none, a null. -#}
+{% macro nearest_distance(segments) -%}
+    {%- if segments == 0 -%}
+        cast(null as double)
+    {%- elif segments == 1 -%}
+        distance_1
+    {%- else -%}
+        least({% for n in range(1, segments + 1) %}distance_{{ n }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif -%}
 {%- endmacro %}
 
-{#- One pass: the segment at the smallest (distance, segment_id) pair. -#}
-{% macro duckdb__nearest_segment(distances) -%}
-    select
-        customer_id,
-        arg_min(segment_id, row(distance_to_centroid, segment_id)) as segment_id,
-        min(distance_to_centroid) as distance_to_centroid
-    from {{ distances }}
-    group by customer_id
+{#- The segment at the smallest distance (`nearest`), ties to the lower segment_id: columns n = 1 ...
+    <segments> hold the segments in ascending id order, and the first whose distance_<n> equals
+    it wins (least returns one of its arguments, so the test is exact); its value is the column
+    segment_id_<n>, of the centroids' type (none: a null). -#}
+{% macro nearest_segment_id(segments, nearest) -%}
+    {%- if segments == 0 -%}
+        {{ return('cast(null as ' ~ dbt.type_bigint() ~ ')') }}
+    {%- endif -%}
+    case
+        {%- for n in range(1, segments + 1) %}
+        when distance_{{ n }} = {{ nearest }} then segment_id_{{ n }}
+        {%- endfor %}
+    end
 {%- endmacro %}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import undocumented_nodes
+from conftest import run_dbt, undocumented_nodes
 from segmentation.cli.summary import summarize
 from segmentation.demo.data import PLANTED_SEGMENTS, truth_path
 from segmentation.kmeans import FitSettings, fit
@@ -62,6 +64,51 @@ def test_sql_scoring_matches_the_fitted_model(demo_build):
 
     refit = fit(X, len(wide), FitSettings())
     assert np.allclose(np.sort(refit.cluster_centers_, axis=0), np.sort(C, axis=0))
+
+
+def test_scoring_breaks_ties_to_the_lower_id_and_takes_one_segment_or_none(demo_build, tmp_path):
+    """On a copy of the demo warehouse, int_customers_scored rebuilt from edited models: segment 2
+    moved onto segment 1's centroid (every customer equally far from both: 1 wins, and the rest
+    is numpy's nearest, ties to the first); segment 1 alone (everyone in it, at numpy's
+    distance); no segments (no rows, no error)."""
+    workdir = tmp_path / "copy"
+    workdir.mkdir()
+    db = workdir / "segmentation.duckdb"
+    shutil.copy(demo_build.db, db)
+    training = _frame(demo_build, "select * from int_segment_training_set order by customer_id")
+    features = [c for c in training.columns if c != "customer_id"]
+    X = training[features].to_numpy()
+
+    def rescore(edit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        with duckdb.connect(str(db)) as con:
+            con.execute(edit)
+            centroids = con.execute("select segment_id, feature, centroid "
+                                    "from int_segment_model_current").df()
+        run_dbt(workdir, "run", "--select", "int_customers_scored")
+        with duckdb.connect(str(db), read_only=True) as con:
+            scored = con.execute("select customer_id, segment_id, distance_to_centroid "
+                                 "from int_customers_scored").df()
+        if centroids.empty:
+            return pd.DataFrame(), scored
+        return centroids.pivot(index="segment_id", columns="feature", values="centroid")[features], scored
+
+    wide, scored = rescore("update int_segment_model_current as m set centroid = (select one.centroid "
+                           "from int_segment_model_current as one where one.segment_id = 1 "
+                           "and one.feature = m.feature) where m.segment_id = 2")
+    distances = ((X[:, None, :] - wide.to_numpy()[None]) ** 2).sum(-1)
+    assert (distances[:, 0] == distances[:, 1]).all()
+    nearest = wide.index.to_numpy()[np.argmin(distances, axis=1)]
+    sql = training[["customer_id"]].merge(scored, on="customer_id")["segment_id"].to_numpy()
+    assert (nearest == sql).all() and 2 not in set(scored["segment_id"]) and 1 in set(nearest)
+
+    wide, scored = rescore("delete from int_segment_model_current where segment_id <> 1")
+    customers = _frame(demo_build, "select count(*) as n from dim_customers")["n"][0]
+    assert set(scored["segment_id"]) == {1} and len(scored) == customers
+    sql = training[["customer_id"]].merge(scored, on="customer_id")["distance_to_centroid"].to_numpy()
+    assert np.allclose(sql, np.sqrt(((X - wide.to_numpy()[0]) ** 2).sum(-1)))
+
+    _, scored = rescore("delete from int_segment_model_current")
+    assert scored.empty
 
 
 def test_model_tables_describe_the_fit(demo_build):
