@@ -59,17 +59,22 @@ run_pairs as (
 ),
 
 -- one comparison of members per distinct from build: when both comparisons start at the same
--- build (the first build after a fit), the latest build's members are joined once, not twice
+-- build (the first build after a fit), the latest build's members are joined once, not twice.
+-- A from build is joined by a small number and the moves are counted by segment id, the names
+-- added after: at 10M customers joining and grouping on the run ids and names took 1.6 times as
+-- long (docs/benchmarks_daily_notes.md)
 from_runs as (
-    select distinct from_run_id from run_pairs
+    select
+        from_run_id,
+        row_number() over (order by from_run_id) as from_number
+    from (select distinct from_run_id from run_pairs) as distinct_from_runs
 ),
 
 from_members as (
     select
-        from_runs.from_run_id,
+        from_runs.from_number,
         memberships.customer_id,
         memberships.segment_id,
-        memberships.segment_name,
         memberships.net_spending
     from memberships
     inner join from_runs on memberships.run_id = from_runs.from_run_id
@@ -77,10 +82,9 @@ from_members as (
 
 to_members as (
     select
-        from_runs.from_run_id,
+        from_runs.from_number,
         memberships.customer_id,
         memberships.segment_id,
-        memberships.segment_name,
         memberships.net_spending
     from memberships
     inner join latest on memberships.run_id = latest.run_id
@@ -89,29 +93,41 @@ to_members as (
 
 moves as (
     select
-        coalesce(from_members.from_run_id, to_members.from_run_id) as from_run_id,
+        coalesce(from_members.from_number, to_members.from_number) as from_number,
         from_members.segment_id as from_segment_id,
-        from_members.segment_name as from_segment_name,
         to_members.segment_id as to_segment_id,
-        to_members.segment_name as to_segment_name,
         coalesce(to_members.net_spending, from_members.net_spending) as net_spending
     from from_members
     full outer join to_members
-        on from_members.from_run_id = to_members.from_run_id
+        on from_members.from_number = to_members.from_number
         and from_members.customer_id = to_members.customer_id
 ),
 
 pairs as (
     select
-        from_run_id,
+        from_number,
         from_segment_id,
-        from_segment_name,
         to_segment_id,
-        to_segment_name,
         count(*) as customers,
         sum(net_spending) as net_revenue
     from moves
-    group by from_run_id, from_segment_id, from_segment_name, to_segment_id, to_segment_name
+    group by from_number, from_segment_id, to_segment_id
+),
+
+-- each compared build's segment names, as its members have them (one per segment: were there
+-- two, the pair would appear twice and fail the unique test of comparison and segments)
+segment_names as (
+    select
+        run_id,
+        segment_id,
+        segment_name
+    from memberships
+    where run_id in (
+        select from_runs.from_run_id from from_runs
+        union all
+        select latest.run_id from latest
+    )
+    group by run_id, segment_id, segment_name
 ),
 
 final as (
@@ -120,13 +136,20 @@ final as (
         run_pairs.from_run_id,
         run_pairs.to_run_id,
         pairs.from_segment_id,
-        pairs.from_segment_name,
+        from_names.segment_name as from_segment_name,
         pairs.to_segment_id,
-        pairs.to_segment_name,
+        to_names.segment_name as to_segment_name,
         pairs.customers,
         pairs.net_revenue
     from pairs
-    inner join run_pairs on pairs.from_run_id = run_pairs.from_run_id
+    inner join from_runs on pairs.from_number = from_runs.from_number
+    inner join run_pairs on from_runs.from_run_id = run_pairs.from_run_id
+    left join segment_names as from_names
+        on run_pairs.from_run_id = from_names.run_id
+        and pairs.from_segment_id = from_names.segment_id
+    left join segment_names as to_names
+        on run_pairs.to_run_id = to_names.run_id
+        and pairs.to_segment_id = to_names.segment_id
 )
 
 select * from final

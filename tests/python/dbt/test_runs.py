@@ -117,6 +117,53 @@ def test_transitions_since_the_last_build_and_the_last_fit(demo_runs):
     assert stayed["since_last_build"] >= 0.97 and stayed["since_last_fit"] >= 0.9, stayed
 
 
+def _transitions_match_memberships(db) -> set[str]:
+    """Checks each comparison's rows of fct_segment_transitions against the moves of the
+    memberships of its two builds, computed here: per (from segment and name, to segment and
+    name) the customers and their net spending, exact (the latest build's; the earlier one's for
+    a customer gone). Returns the from builds."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        transitions = con.execute(
+            "select comparison, from_run_id, to_run_id, from_segment_id, from_segment_name, to_segment_id, "
+            "to_segment_name, customers, net_revenue from fct_segment_transitions").fetchall()
+        runs = {run for row in transitions for run in row[1:3]}
+        members = {run: {customer: rest for customer, *rest in con.execute(
+            "select customer_id, segment_id, segment_name, net_spending from fct_segment_memberships "
+            "where run_id = ?", [run]).fetchall()} for run in runs}
+    for comparison, from_run, to_run in {row[:3] for row in transitions}:
+        before, after = members[from_run], members[to_run]
+        expected: dict[tuple, list] = {}
+        for customer in before.keys() | after.keys():
+            was, now = before.get(customer, [None] * 3), after.get(customer, [None] * 3)
+            move = expected.setdefault((*was[:2], *now[:2]), [0, 0])
+            move[0] += 1
+            move[1] += now[2] if customer in after else was[2]
+        found = {tuple(row[3:7]): [row[7], row[8]] for row in transitions if row[0] == comparison}
+        assert found == expected, comparison
+    return {row[1] for row in transitions}
+
+
+def test_transitions_count_every_move_between_the_compared_builds_memberships(demo_runs, tmp_path):
+    """The two comparisons start at different builds here, so both are counted in one model run;
+    then, on a copy, with the latest build's segments renamed: each side keeps its build's names."""
+    db, run_ids, _ = demo_runs
+    assert _transitions_match_memberships(db) == {run_ids[1], run_ids[2]}
+
+    workdir = tmp_path / "copy"
+    workdir.mkdir()
+    shutil.copy(db, workdir / "segmentation.duckdb")
+    with duckdb.connect(str(workdir / "segmentation.duckdb")) as con:
+        con.execute("update fct_segment_memberships set segment_name = 'Renamed ' || segment_name "
+                    "where run_id = ?", [run_ids[3]])
+    run_dbt(workdir, "run", "--select", "fct_segment_transitions")
+    _transitions_match_memberships(workdir / "segmentation.duckdb")
+    with duckdb.connect(str(workdir / "segmentation.duckdb"), read_only=True) as con:
+        names = con.execute("select distinct from_segment_name like 'Renamed %', "
+                            "to_segment_name like 'Renamed %' from fct_segment_transitions "
+                            "where from_segment_id is not null").fetchall()
+    assert names == [(False, True)]
+
+
 def test_the_unchanged_customers_gate_counts_the_last_two_builds(demo_runs, tmp_path):
     """The gate counts, among the customers with the same feature hash in the latest build and
     the last accepted one before it, those in another segment: computed here from the
