@@ -160,7 +160,7 @@ def test_transitions_count_every_move_between_the_compared_builds_memberships(de
     with duckdb.connect(str(workdir / "segmentation.duckdb"), read_only=True) as con:
         names = con.execute("select distinct from_segment_name like 'Renamed %', "
                             "to_segment_name like 'Renamed %' from fct_segment_transitions "
-                            "where from_segment_id is not null").fetchall()
+                            "where from_segment_id is not null and to_segment_id is not null").fetchall()
     assert names == [(False, True)]
 
 
