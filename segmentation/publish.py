@@ -73,21 +73,27 @@ class PublishRefused(RuntimeError):
 
 def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path | str, run_id: str,
                   warehouse: Mapping[str, str], append_only: Mapping[str, str] | None = None,
-                  old_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+                  old_names: Mapping[str, str] | None = None,
+                  run_lists: Mapping[str, duckdb.DuckDBPyRelation] | None = None) -> pd.DataFrame:
     """Write `marts` (name -> relation) to `publish_dir` and swap them in; one status row per mart.
     `warehouse` identifies the warehouse the marts come from (`warehouse_id`, and `database`, its
     file, for messages); the folder refuses any other. `append_only` names marts (-> their run
     id column) published one file of new runs per build. `old_names` (old name -> mart) keep a
-    renamed mart readable under its old name: a view in the DuckDB file, a link to its Parquet file."""
+    renamed mart readable under its old name: a view in the DuckDB file, a link to its Parquet file.
+    `run_lists` (append-only mart -> a relation with the same run id column) lists a mart's runs
+    where reading them from the mart would cost much (a view that expands every run)."""
     if not marts:
         raise ValueError("marts: nothing to publish")
     append_only = dict(append_only or {})
     old_names = dict(old_names or {})
+    run_lists = dict(run_lists or {})
     for name in [*marts, *append_only.values(), *old_names]:
         if not _NAME.match(name):
             raise ValueError(f"marts: {name!r} is not a plain lower-case table or column name")
     if not set(append_only) <= set(marts):
         raise ValueError(f"append_only: {sorted(set(append_only) - set(marts))} are not among the marts")
+    if not set(run_lists) <= set(append_only):
+        raise ValueError(f"run_lists: {sorted(set(run_lists) - set(append_only))} are not append-only marts")
     unknown = {old: new for old, new in old_names.items()
                if new not in marts or new in append_only or old in marts}
     if unknown:
@@ -99,15 +105,18 @@ def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Pat
     publish_dir = Path(publish_dir)
     publish_dir.mkdir(parents=True, exist_ok=True)
     with _publish_lock(publish_dir):
-        _claim(publish_dir, warehouse, {name: (marts[name], column) for name, column in append_only.items()})
+        history = {name: (marts[name], column, run_lists.get(name, marts[name]))
+                   for name, column in append_only.items()}
+        _claim(publish_dir, warehouse, history)
         _drop_leftovers(publish_dir)
-        status = _publish(marts, publish_dir, run_id, append_only, old_names)
+        status = _publish(marts, publish_dir, run_id, history, old_names)
     log.info("published %d marts of run %s to %s", len(marts), run_id, publish_dir)
     return status
 
 
 def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, run_id: str,
-             append_only: Mapping[str, str], old_names: Mapping[str, str]) -> pd.DataFrame:
+             append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str, duckdb.DuckDBPyRelation]],
+             old_names: Mapping[str, str]) -> pd.DataFrame:
     """Write a complete snapshot under a temporary name, then make it live in one rename."""
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     snapshot = publish_dir / SNAPSHOTS / f"{published_at:%Y%m%dT%H%M%S%f}_{run_id}"
@@ -120,8 +129,7 @@ def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, ru
             marts[name].to_parquet(str(staging / f"{name}.parquet"))
         for old, new in old_names.items():
             (staging / f"{old}.parquet").symlink_to(f"{new}.parquet")
-        history_files = _append_history(publish_dir, snapshot.name, {
-            name: (marts[name], column) for name, column in append_only.items()}, new_history)
+        history_files = _append_history(publish_dir, snapshot.name, append_only, new_history)
         row_counts = {name: _row_count([str(staging / f"{name}.parquet")]) for name in copied}
         for name in append_only:
             row_counts[name] = _row_count([str(publish_dir / path) for path in
@@ -186,7 +194,7 @@ def _publish_lock(publish_dir: Path) -> Iterator[None]:
 
 
 def _claim(publish_dir: Path, warehouse: Mapping[str, str],
-           append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str]]) -> None:
+           append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str, duckdb.DuckDBPyRelation]]) -> None:
     """Make sure the folder is this warehouse's: record it on the first publish, refuse another's."""
     owner_file = publish_dir / OWNER
     this = {"warehouse_id": str(warehouse["warehouse_id"]), "database": str(warehouse.get("database", ""))}
@@ -200,8 +208,8 @@ def _claim(publish_dir: Path, warehouse: Mapping[str, str],
         # a folder published before owners were recorded: adopt it only if this warehouse holds
         # every run it has published
         foreign = []
-        for name, (relation, column) in append_only.items():
-            ours = {row[0] for row in relation.aggregate(column, column).fetchall()}
+        for name, (_, column, runs) in append_only.items():
+            ours = {row[0] for row in runs.aggregate(column, column).fetchall()}
             foreign += sorted(set(published.loc[published["mart"] == name, "run_id"]) - ours)
         if foreign or not append_only:
             raise PublishRefused(
@@ -238,22 +246,25 @@ def _row_count(parquet_files: list[str]) -> int:
 
 
 def _append_history(publish_dir: Path, file_stem: str,
-                    append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str]],
+                    append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str, duckdb.DuckDBPyRelation]],
                     written: list[Path]) -> pd.DataFrame:
-    """For each append-only mart, one new Parquet file under history/<mart>/ holding the runs
-    that the live snapshot does not list yet (every run the first time), added to `written`;
+    """For each append-only mart (-> the mart, its run id column, the relation its runs are read
+    from), one new Parquet file under history/<mart>/ holding the runs that the live snapshot
+    does not list yet (every run the first time), added to `written`;
     the files of the new snapshot (mart, run_id, path relative to `publish_dir`, so the folder
     can move): the previous list plus the new files."""
     listed = _published_history_files(publish_dir)
     rows = [listed]
-    for name, (relation, column) in append_only.items():
+    for name, (relation, column, run_list) in append_only.items():
         published_runs = sorted(set(listed.loc[listed["mart"] == name, "run_id"]))
         if any(not _RUN_ID.match(run) for run in published_runs):
             raise ValueError(f"{HISTORY_FILES_TABLE}: run ids must be letters, digits, '-' or '_'")
-        new_rows = relation
-        if published_runs:
-            new_rows = relation.filter(f"{column} not in ({', '.join(repr(r) for r in published_runs)})")
-        runs = sorted(r[0] for r in new_rows.aggregate(f"{column}", f"{column}").fetchall())
+        runs = sorted(set(r[0] for r in run_list.aggregate(f"{column}", f"{column}").fetchall())
+                      - set(published_runs))
+        if any(not _RUN_ID.match(run) for run in runs):
+            raise ValueError(f"{name}: run ids must be letters, digits, '-' or '_'")
+        # the new runs by name: a filter the database can apply before expanding a view's runs
+        new_rows = relation.filter(f"{column} in ({', '.join(repr(r) for r in runs) or 'null'})")
         if not runs and published_runs:
             continue  # nothing new; the first publish writes a file even when empty, for the schema
         folder = publish_dir / HISTORY / name

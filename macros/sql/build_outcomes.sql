@@ -104,22 +104,27 @@
     {{ return('') }}
 {%- endmacro %}
 
-{#- fct_segment_memberships keeps only accepted builds' rows (and, during a build, its own: this
-    runs at its start, before it has rows, and at its end, after its outcome): publishing
+{#- The membership history keeps only accepted builds' rows (and, during a build, its own: this
+    runs at its start, before it has rows, and at its end, after its outcome): its change rows
+    (int_segment_membership_changes) are what the next build compares with, and publishing
     appends every run it has not published yet, so a rejected build's rows must be gone before
-    the next build publishes. Spark's Parquet tables take no delete: there readers filter on
-    the registry's status (they do on DuckDB too). -#}
+    the next build. The same for the old table of every customer in every build, on a warehouse
+    not built since it became a view. Spark's Parquet tables take no delete: there the readers
+    filter on the registry's status (the view fct_segment_memberships and the next build do on
+    DuckDB too). -#}
 {% macro purge_unaccepted_memberships() -%}
     {{ return(adapter.dispatch('purge_unaccepted_memberships')()) }}
 {%- endmacro %}
 
 {% macro default__purge_unaccepted_memberships() -%}
-    {%- set memberships = adapter.get_relation(target.database, target.schema, 'fct_segment_memberships') -%}
-    {%- if memberships is not none -%}
-        {%- set outcomes = build_outcomes_relation() -%}
-        {%- do run_query("delete from " ~ memberships ~ " where run_id not in (select run_id from "
-            ~ outcomes ~ " where outcome = 'accepted')") -%}
-    {%- endif -%}
+    {%- set outcomes = build_outcomes_relation() -%}
+    {%- for name in ['int_segment_membership_changes', 'int_segment_membership_runs', 'fct_segment_memberships'] -%}
+        {%- set history = adapter.get_relation(target.database, target.schema, name) -%}
+        {%- if history is not none and history.type == 'table' -%}
+            {%- do run_query("delete from " ~ history ~ " where run_id not in (select run_id from "
+                ~ outcomes ~ " where outcome = 'accepted')") -%}
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {% macro spark__purge_unaccepted_memberships() -%}

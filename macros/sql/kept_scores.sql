@@ -29,14 +29,14 @@
 {%- endmacro %}
 
 {#- Whether the stored table has a column for every model feature and no other feature column
-    (its other columns are customer_id, segment_id, distance_to_centroid, model_run_id and
-    scoring_spec): else the model features changed and no stored score is kept. -#}
+    (its other columns are customer_id, segment_id, distance_to_centroid, model_run_id,
+    scored_at and scoring_spec): else the model features changed and no stored score is kept. -#}
 {% macro stored_scores_fit_model(relation) -%}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {%- set stored = [] -%}
     {%- for column in adapter.get_columns_in_relation(relation) -%}
         {%- if column.name | lower not in ['customer_id', 'segment_id', 'distance_to_centroid', 'model_run_id',
-                                           'scoring_spec'] -%}
+                                           'scored_at', 'scoring_spec'] -%}
             {%- do stored.append(column.name | lower) -%}
         {%- endif -%}
     {%- endfor -%}

@@ -12,9 +12,23 @@ registry as (
     from {{ ref('fct_segment_model_runs') }}
 ),
 
-memberships as (
-    select run_id, customer_id, segment_id, segment_name, net_spending
-    from {{ ref('fct_segment_memberships') }}
+changes as (
+    select
+        run_id,
+        run_at,
+        customer_id,
+        is_member,
+        segment_id,
+        net_spending,
+        had_previous,
+        previous_segment_id,
+        previous_net_spending
+    from {{ ref('int_segment_membership_changes') }}
+),
+
+run_segments as (
+    select run_id, segment_id, segment_name, customers, net_revenue
+    from {{ ref('int_segment_run_segments') }}
 ),
 
 latest as (
@@ -58,49 +72,87 @@ run_pairs as (
     where candidates.runs_ago = 1
 ),
 
--- one comparison of members per distinct from build: when both comparisons start at the same
--- build (the first build after a fit), the latest build's members are joined once, not twice.
--- A from build is joined by a small number and the moves are counted by segment id, the names
--- added after: at 10M customers joining and grouping on the run ids and names took 1.6 times as
--- long (docs/benchmarks_daily_notes.md)
+-- one comparison per distinct from build: when both comparisons start at the same build (the
+-- first build after a fit), it is counted once, and the moves are counted by segment id and a
+-- small number for the from build, the names added after (docs/benchmarks_daily_notes.md)
 from_runs as (
     select
-        from_run_id,
-        row_number() over (order by from_run_id) as from_number
+        distinct_from_runs.from_run_id,
+        registry.run_at as from_run_at,
+        row_number() over (order by distinct_from_runs.from_run_id) as from_number
     from (select distinct from_run_id from run_pairs) as distinct_from_runs
+    inner join registry on distinct_from_runs.from_run_id = registry.run_id
 ),
 
-from_members as (
+-- the moves from the membership changes (int_segment_membership_changes): the change rows of
+-- the accepted builds after the from build, up to the latest. A customer without one kept
+-- their segment and net spending; one with some was in the from build as their first change
+-- row's previous values say, and is in the latest as their last one says.
+changes_since as (
     select
         from_runs.from_number,
-        memberships.customer_id,
-        memberships.segment_id,
-        memberships.net_spending
-    from memberships
-    inner join from_runs on memberships.run_id = from_runs.from_run_id
-),
-
-to_members as (
-    select
-        from_runs.from_number,
-        memberships.customer_id,
-        memberships.segment_id,
-        memberships.net_spending
-    from memberships
-    inner join latest on memberships.run_id = latest.run_id
+        changes.*,
+        row_number() over (
+            partition by from_runs.from_number, changes.customer_id order by changes.run_at, changes.run_id
+        ) as change_number,
+        row_number() over (
+            partition by from_runs.from_number, changes.customer_id order by changes.run_at desc, changes.run_id desc
+        ) as change_recency
+    from changes
     cross join from_runs
+    cross join latest
+    where (changes.run_id in (select run_id from earlier_accepted) or changes.run_id = latest.run_id)
+        and (changes.run_at > from_runs.from_run_at
+            or (changes.run_at = from_runs.from_run_at and changes.run_id > from_runs.from_run_id))
+        and (changes.run_at < latest.run_at
+            or (changes.run_at = latest.run_at and changes.run_id <= latest.run_id))
 ),
 
-moves as (
+changed_moves as (
     select
-        coalesce(from_members.from_number, to_members.from_number) as from_number,
-        from_members.segment_id as from_segment_id,
-        to_members.segment_id as to_segment_id,
-        coalesce(to_members.net_spending, from_members.net_spending) as net_spending
-    from from_members
-    full outer join to_members
-        on from_members.from_number = to_members.from_number
-        and from_members.customer_id = to_members.customer_id
+        firsts.from_number,
+        case when firsts.had_previous then firsts.previous_segment_id end as from_segment_id,
+        case when lasts.is_member then lasts.segment_id end as to_segment_id,
+        case when lasts.is_member then lasts.net_spending else firsts.previous_net_spending end as net_spending
+    from changes_since as firsts
+    inner join changes_since as lasts
+        on firsts.from_number = lasts.from_number
+        and firsts.customer_id = lasts.customer_id
+    where firsts.change_number = 1
+        and lasts.change_recency = 1
+        -- not a customer who came and went between the two builds
+        and (firsts.had_previous or lasts.is_member)
+),
+
+-- the from build's members of each segment who have no change row: they stayed, with the same
+-- net spending (exact: counts and decimal sums)
+leavers as (
+    select
+        from_number,
+        from_segment_id as segment_id,
+        count(*) as customers,
+        sum(net_revenue_before) as net_revenue
+    from (
+        select firsts.from_number, firsts.previous_segment_id as from_segment_id,
+            firsts.previous_net_spending as net_revenue_before
+        from changes_since as firsts
+        where firsts.change_number = 1 and firsts.had_previous
+    ) as changed_before
+    group by from_number, from_segment_id
+),
+
+stayed as (
+    select
+        from_runs.from_number,
+        run_segments.segment_id as from_segment_id,
+        run_segments.segment_id as to_segment_id,
+        run_segments.customers - coalesce(leavers.customers, 0) as customers,
+        run_segments.net_revenue - coalesce(leavers.net_revenue, 0) as net_revenue
+    from run_segments
+    inner join from_runs on run_segments.run_id = from_runs.from_run_id
+    left join leavers
+        on from_runs.from_number = leavers.from_number
+        and run_segments.segment_id = leavers.segment_id
 ),
 
 pairs as (
@@ -108,26 +160,23 @@ pairs as (
         from_number,
         from_segment_id,
         to_segment_id,
-        count(*) as customers,
-        sum(net_spending) as net_revenue
-    from moves
+        cast(sum(customers) as bigint) as customers,
+        sum(net_revenue) as net_revenue
+    from (
+        select from_number, from_segment_id, to_segment_id, customers, net_revenue
+        from stayed
+        where customers > 0
+        union all
+        select from_number, from_segment_id, to_segment_id, count(*) as customers, sum(net_spending) as net_revenue
+        from changed_moves
+        group by from_number, from_segment_id, to_segment_id
+    ) as counted
     group by from_number, from_segment_id, to_segment_id
 ),
 
--- each compared build's segment names, as its members have them (one per segment: were there
--- two, the pair would appear twice and fail the unique test of comparison and segments)
+-- each compared build's segment names, as the build gave them
 segment_names as (
-    select
-        run_id,
-        segment_id,
-        segment_name
-    from memberships
-    where run_id in (
-        select from_runs.from_run_id from from_runs
-        union all
-        select latest.run_id from latest
-    )
-    group by run_id, segment_id, segment_name
+    select run_id, segment_id, segment_name from run_segments
 ),
 
 final as (

@@ -41,6 +41,10 @@ def model(dbt, session):
         "database": session.execute("select path from duckdb_databases() "
                                     "where database_name = current_database()").fetchall()[0][0],
     }
-    # the membership history grows by every customer every build: publish each run's rows once
+    # the membership history grows by every customer every build: publish each run's rows once.
+    # It is a view that gives every run's customers from the change rows: its runs are listed by
+    # int_segment_membership_runs (on DuckDB the lifecycle hooks keep the accepted builds' rows
+    # and this build's there, the runs the view shows)
     return publish_marts(marts, dbt.config.get("publish_dir"), run_id, warehouse=warehouse,
-                         append_only={"fct_segment_memberships": "run_id"}, old_names=OLD_NAMES)
+                         append_only={"fct_segment_memberships": "run_id"}, old_names=OLD_NAMES,
+                         run_lists={"fct_segment_memberships": dbt.ref("int_segment_membership_runs")})

@@ -105,6 +105,9 @@ final as (
         {{ nearest_segment_id(segment_ids | length, 'nearest.distance_to_centroid') }} as segment_id,
         nearest.distance_to_centroid,
         model.model_run_id,
+        -- when this build started: the membership changes compare the customers scored since
+        -- the last accepted build (int_segment_membership_changes)
+        {{ run_started_timestamp() }} as scored_at,
         cast({{ scoring_spec() }} as {{ dbt.type_string() }}) as scoring_spec,
         {%- for feature in model_features() %}
         nearest.{{ feature.name }}{{ ',' if not loop.last }}

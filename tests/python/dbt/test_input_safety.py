@@ -45,6 +45,8 @@ INJECTIONS = [
      "var segmentation_sample_size must be a whole number >= 1"),
     ("segment count", {"segment_count": f"3{PAYLOAD}"}, "segment_count must be a whole number"),
     ("currency", {"currency": f"GBP{PAYLOAD}"}, "var currency must be a currency code"),
+    ("compare all memberships", {"membership_changes_compare_all": f"true{PAYLOAD}"},
+     "var membership_changes_compare_all must be true or false"),
 ]
 
 

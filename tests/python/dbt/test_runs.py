@@ -145,7 +145,8 @@ def _transitions_match_memberships(db) -> set[str]:
 
 def test_transitions_count_every_move_between_the_compared_builds_memberships(demo_runs, tmp_path):
     """The two comparisons start at different builds here, so both are counted in one model run;
-    then, on a copy, with the latest build's segments renamed: each side keeps its build's names."""
+    then, on a copy, with the latest build's segments renamed (the names each build gave its
+    segments, which the membership view shows too): each side keeps its build's names."""
     db, run_ids, _ = demo_runs
     assert _transitions_match_memberships(db) == {run_ids[1], run_ids[2]}
 
@@ -153,7 +154,7 @@ def test_transitions_count_every_move_between_the_compared_builds_memberships(de
     workdir.mkdir()
     shutil.copy(db, workdir / "segmentation.duckdb")
     with duckdb.connect(str(workdir / "segmentation.duckdb")) as con:
-        con.execute("update fct_segment_memberships set segment_name = 'Renamed ' || segment_name "
+        con.execute("update int_segment_run_segments set segment_name = 'Renamed ' || segment_name "
                     "where run_id = ?", [run_ids[3]])
     run_dbt(workdir, "run", "--select", "fct_segment_transitions")
     _transitions_match_memberships(workdir / "segmentation.duckdb")
@@ -214,31 +215,33 @@ def test_score_mode_needs_a_stored_model(demo_data, tmp_path):
 
 
 def test_membership_uniqueness_checks_this_builds_rows(tmp_path):
-    """The history's uniqueness test reads only the rows of the build's own run, so it does not
-    grow with the history, and still fails on a duplicate customer within that run."""
+    """The uniqueness test of the membership history's change rows reads only the rows of the
+    build's own run, so it does not grow with the history, and still fails on a duplicate
+    customer within that run."""
     from segmentation.demo.data import generate
 
     data, _ = generate(600, 7, tmp_path / "orders.parquet")
     vars = {"orders_format": "demo", "orders_path": str(data)}
     run = run_dbt(tmp_path / "build", "build", vars=vars)
-    select = ["test", "--select", "fct_segment_memberships,test_name:unique_combination_of_columns"]
+    select = ["test", "--select", "int_segment_membership_changes,test_name:unique_combination_of_columns"]
     with duckdb.connect(str(run.db)) as con:
         run_id = con.execute("select run_id from int_segment_run").fetchone()[0]
         # a duplicate in an earlier, accepted run (appended and checked by its own build) is not
         # re-read; accepted, so the hooks' clean-up of unaccepted runs' rows keeps it
         con.execute("insert into segment_build_outcomes select 'an-earlier-run', run_at, "
                     "segmentation_mode, 'accepted', 'test', run_at from segment_build_outcomes limit 1")
-        con.execute("insert into fct_segment_memberships select 'an-earlier-run', * exclude (run_id) "
-                    "from fct_segment_memberships where run_id = ? limit 1", [run_id])
-        con.execute("insert into fct_segment_memberships select 'an-earlier-run', * exclude (run_id) "
-                    "from fct_segment_memberships where run_id = ? limit 1", [run_id])
+        con.execute("insert into int_segment_membership_changes select 'an-earlier-run', * exclude (run_id) "
+                    "from int_segment_membership_changes where run_id = ? limit 1", [run_id])
+        con.execute("insert into int_segment_membership_changes select 'an-earlier-run', * exclude (run_id) "
+                    "from int_segment_membership_changes where run_id = ? limit 1", [run_id])
     checked = run_dbt(tmp_path / "build", *select, vars=vars).output
-    assert "PASS unique_combination_of_columns_fct_segment_memberships" in checked and "FAIL" not in checked
+    assert "PASS unique_combination_of_columns_int_segment_membership_changes" in checked
+    assert "FAIL" not in checked
     with duckdb.connect(str(run.db), read_only=True) as con:
-        assert con.execute("select count(*) from fct_segment_memberships "
+        assert con.execute("select count(*) from int_segment_membership_changes "
                            "where run_id = 'an-earlier-run'").fetchone()[0] == 2
     with duckdb.connect(str(run.db)) as con:
-        con.execute("insert into fct_segment_memberships select * from fct_segment_memberships "
+        con.execute("insert into int_segment_membership_changes select * from int_segment_membership_changes "
                     "where run_id = ? limit 1", [run_id])
     failed = run_dbt(tmp_path / "build", *select, vars=vars, check=False)
     assert failed.returncode != 0 and "FAIL 1" in failed.output
