@@ -38,18 +38,21 @@
     {{ return(since) }}
 {%- endmacro %}
 
-{#- Each customer's last membership row among the given change rows (a query with a column
-    `customer_id`, ordered by run_at and run_id), whether it says member or gone. -#}
+{#- Each customer's last row among the given change rows (a query of
+    int_segment_membership_changes' rows), whether it says member or gone: the time of their last
+    change, then its row joined back by customer and time (one build at a time holds the lock,
+    so no two builds start at the same microsecond). At 10M customers 2.7 s, where taking every
+    column with arg_max took 7.0 s and row_number() over each customer's rows 4.6 s. -#}
 {% macro last_membership_change(changes) -%}
-    select * from (
-        select
-            changes.*,
-            row_number() over (
-                partition by changes.customer_id order by changes.run_at desc, changes.run_id desc
-            ) as change_recency
-        from ({{ changes }}) as changes
-    ) as ranked
-    where change_recency = 1
+    select changes.*
+    from ({{ changes }}) as changes
+    inner join (
+        select customer_id, max(run_at) as changed_at
+        from ({{ changes }}) as all_changes
+        group by customer_id
+    ) as last_changes
+        on changes.customer_id = last_changes.customer_id
+        and changes.run_at = last_changes.changed_at
 {%- endmacro %}
 
 {#- The old fct_segment_memberships table (every customer's row in every build), read once by
@@ -60,4 +63,31 @@
     {%- set old = adapter.get_relation(this.database, this.schema, 'fct_segment_memberships') -%}
     {%- if old is none or old.type == 'view' -%}{{ return(none) }}{%- endif -%}
     {{ return(old) }}
+{%- endmacro %}
+
+{#- The value of `value` in the row with the largest (last_by) or smallest (first_by) `order`,
+    null when it is null there: DuckDB's arg_max and max_by skip rows whose value is null
+    (arg_max_null does not); Spark's max_by keeps it. -#}
+{% macro last_by(value, order) -%}
+    {{ return(adapter.dispatch('last_by')(value, order)) }}
+{%- endmacro %}
+
+{% macro default__last_by(value, order) -%}
+    max_by({{ value }}, {{ order }})
+{%- endmacro %}
+
+{% macro duckdb__last_by(value, order) -%}
+    arg_max_null({{ value }}, {{ order }})
+{%- endmacro %}
+
+{% macro first_by(value, order) -%}
+    {{ return(adapter.dispatch('first_by')(value, order)) }}
+{%- endmacro %}
+
+{% macro default__first_by(value, order) -%}
+    min_by({{ value }}, {{ order }})
+{%- endmacro %}
+
+{% macro duckdb__first_by(value, order) -%}
+    arg_min_null({{ value }}, {{ order }})
 {%- endmacro %}

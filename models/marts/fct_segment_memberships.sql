@@ -16,31 +16,44 @@ runs as (
     where run_id in {{ visible_run_ids() }}
 ),
 
+-- (the visible runs again, not a semi-join with runs: with it, a build's rows took 7 s at 10M
+-- customers, against 2.5 s)
 changes as (
     select *
     from {{ ref('int_segment_membership_changes') }}
-    where run_id in (select run_id from runs)
+    where run_id in {{ visible_run_ids() }}
 ),
 
-ranked as (
+-- each build's customers: for every customer, their last change at or before the build. Its
+-- time first, then its row joined back by customer and time (one build at a time holds the
+-- lock, so no two builds start at the same microsecond): at 10M customers a build's rows took
+-- 2.7 s so, 7.0 s taking every column with arg_max (docs/benchmarks_daily_notes.md)
+last_change_times as (
     select
         runs.run_id,
         runs.run_at,
+        changes.customer_id,
+        max(changes.run_at) as changed_at
+    from runs
+    inner join changes on changes.run_at <= runs.run_at
+    group by runs.run_id, runs.run_at, changes.customer_id
+),
+
+last_changes as (
+    select
+        last_change_times.run_id,
+        last_change_times.run_at,
         changes.customer_id,
         changes.is_member,
         changes.segment_id,
         changes.segment_name,
         changes.distance_to_centroid,
         changes.net_spending,
-        changes.feature_hash,
-        row_number() over (
-            partition by runs.run_id, changes.customer_id
-            order by changes.run_at desc, changes.run_id desc
-        ) as change_recency
-    from runs
+        changes.feature_hash
+    from last_change_times
     inner join changes
-        on changes.run_at < runs.run_at
-        or (changes.run_at = runs.run_at and changes.run_id <= runs.run_id)
+        on last_change_times.customer_id = changes.customer_id
+        and last_change_times.changed_at = changes.run_at
 ),
 
 segment_names as (
@@ -49,19 +62,19 @@ segment_names as (
 
 final as (
     select
-        ranked.run_id,
-        ranked.run_at,
-        ranked.customer_id,
-        ranked.segment_id,
-        coalesce(segment_names.segment_name, ranked.segment_name) as segment_name,
-        ranked.distance_to_centroid,
-        ranked.net_spending,
-        ranked.feature_hash
-    from ranked
+        last_changes.run_id,
+        last_changes.run_at,
+        last_changes.customer_id,
+        last_changes.segment_id,
+        coalesce(segment_names.segment_name, last_changes.segment_name) as segment_name,
+        last_changes.distance_to_centroid,
+        last_changes.net_spending,
+        last_changes.feature_hash
+    from last_changes
     left join segment_names
-        on ranked.run_id = segment_names.run_id
-        and ranked.segment_id = segment_names.segment_id
-    where ranked.change_recency = 1 and ranked.is_member
+        on last_changes.run_id = segment_names.run_id
+        and last_changes.segment_id = segment_names.segment_id
+    where last_changes.is_member
 )
 
 select * from final

@@ -91,13 +91,7 @@ from_runs as (
 changes_since as (
     select
         from_runs.from_number,
-        changes.*,
-        row_number() over (
-            partition by from_runs.from_number, changes.customer_id order by changes.run_at, changes.run_id
-        ) as change_number,
-        row_number() over (
-            partition by from_runs.from_number, changes.customer_id order by changes.run_at desc, changes.run_id desc
-        ) as change_recency
+        changes.*
     from changes
     cross join from_runs
     cross join latest
@@ -108,20 +102,31 @@ changes_since as (
             or (changes.run_at = latest.run_at and changes.run_id <= latest.run_id))
 ),
 
+-- each changed customer's first change row (first_by on run_at: builds hold a lock, so no two
+-- start at the same microsecond) and last one, column by column
+changed_customers as (
+    select
+        from_number,
+        customer_id,
+        {{ first_by('had_previous', 'run_at') }} as had_previous,
+        {{ first_by('previous_segment_id', 'run_at') }} as previous_segment_id,
+        {{ first_by('previous_net_spending', 'run_at') }} as previous_net_spending,
+        {{ last_by('is_member', 'run_at') }} as is_member,
+        {{ last_by('segment_id', 'run_at') }} as segment_id,
+        {{ last_by('net_spending', 'run_at') }} as net_spending
+    from changes_since
+    group by from_number, customer_id
+),
+
 changed_moves as (
     select
-        firsts.from_number,
-        case when firsts.had_previous then firsts.previous_segment_id end as from_segment_id,
-        case when lasts.is_member then lasts.segment_id end as to_segment_id,
-        case when lasts.is_member then lasts.net_spending else firsts.previous_net_spending end as net_spending
-    from changes_since as firsts
-    inner join changes_since as lasts
-        on firsts.from_number = lasts.from_number
-        and firsts.customer_id = lasts.customer_id
-    where firsts.change_number = 1
-        and lasts.change_recency = 1
-        -- not a customer who came and went between the two builds
-        and (firsts.had_previous or lasts.is_member)
+        from_number,
+        case when had_previous then previous_segment_id end as from_segment_id,
+        case when is_member then segment_id end as to_segment_id,
+        case when is_member then net_spending else previous_net_spending end as net_spending
+    from changed_customers
+    -- not a customer who came and went between the two builds
+    where had_previous or is_member
 ),
 
 -- the from build's members of each segment who have no change row: they stayed, with the same
@@ -133,10 +138,9 @@ leavers as (
         count(*) as customers,
         sum(net_revenue_before) as net_revenue
     from (
-        select firsts.from_number, firsts.previous_segment_id as from_segment_id,
-            firsts.previous_net_spending as net_revenue_before
-        from changes_since as firsts
-        where firsts.change_number = 1 and firsts.had_previous
+        select from_number, previous_segment_id as from_segment_id, previous_net_spending as net_revenue_before
+        from changed_customers
+        where had_previous
     ) as changed_before
     group by from_number, from_segment_id
 ),

@@ -40,8 +40,10 @@ compared_customers as (
     select customer_id from {{ ref('int_order_lines_validated') }}
     where judged_at > cast('{{ since }}' as timestamp)
     union
+    -- (a score kept from before scored_at existed has none: it is older than any build with
+    -- memberships runs, and the first of those compared every customer)
     select customer_id from {{ ref('int_customers_scored') }}
-    where scored_at is null or scored_at > cast('{{ since }}' as timestamp)
+    where scored_at > cast('{{ since }}' as timestamp)
 ),
 {%- endif %}
 
