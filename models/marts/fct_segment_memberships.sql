@@ -35,7 +35,7 @@ last_change_times as (
         changes.customer_id,
         max(changes.run_at) as changed_at
     from runs
-    inner join changes on changes.run_at <= runs.run_at
+    inner join changes on runs.run_at >= changes.run_at
     group by runs.run_id, runs.run_at, changes.customer_id
 ),
 

@@ -95,7 +95,10 @@ changes_since as (
     from changes
     cross join from_runs
     cross join latest
-    where (changes.run_id in (select run_id from earlier_accepted) or changes.run_id = latest.run_id)
+    where (
+        changes.run_id in (select earlier_accepted.run_id from earlier_accepted)
+        or changes.run_id = latest.run_id
+    )
         and (changes.run_at > from_runs.from_run_at
             or (changes.run_at = from_runs.from_run_at and changes.run_id > from_runs.from_run_id))
         and (changes.run_at < latest.run_at

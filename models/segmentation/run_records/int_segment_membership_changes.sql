@@ -16,7 +16,6 @@
     table of every customer in every build writes that history's changes too (its accepted
     builds), before the table is replaced by the view. -#}
 -- depends_on: {{ ref('int_order_lines_validated') }}
--- depends_on: {{ ref('int_customers_scored') }}
 {%- set since = membership_changes_since() %}
 {%- set old_table = none if is_incremental() else stored_membership_table() %}
 
@@ -26,11 +25,14 @@ run as (
     select run_id, run_at from {{ ref('int_segment_run') }}
 ),
 
+{%- if is_incremental() or old_table is not none %}
+
 accepted_runs as (
     select run_id
     from {{ source('segment_lifecycle', 'segment_build_outcomes') }}
     where outcome = 'accepted'
 ),
+{%- endif %}
 
 {%- if since is not none %}
 
@@ -150,17 +152,21 @@ previous_members as (
     {%- endif %}
 ),
 
+-- the compared customers as dim_customers shows them (the same inner joins), read from its
+-- inputs: an intermediate model reads no mart, and this one need not wait for dim_customers
 current_members as (
     select
         customers.customer_id,
-        customers.segment_id,
-        customers.segment_name,
-        customers.distance_to_centroid,
+        scored.segment_id,
+        segments.segment_name,
+        scored.distance_to_centroid,
         customers.net_spending,
         {{ dbt.hash(dbt.concat(model_feature_text('customers'))) }} as feature_hash
-    from {{ ref('dim_customers') }} as customers
+    from {{ ref('int_customers_featurized') }} as customers
+    inner join {{ ref('int_customers_scored') }} as scored on customers.customer_id = scored.customer_id
+    inner join {{ ref('int_segments_named') }} as segments on scored.segment_id = segments.segment_id
     {%- if since is not none %}
-    where customers.customer_id in (select customer_id from compared_customers)
+    where customers.customer_id in (select compared_customers.customer_id from compared_customers)
     {%- endif %}
 ),
 

@@ -12,11 +12,14 @@ run as (
     select run_id, run_at from {{ ref('int_segment_run') }}
 ),
 
+{%- if is_incremental() or old_table is not none %}
+
 accepted_runs as (
     select run_id
     from {{ source('segment_lifecycle', 'segment_build_outcomes') }}
     where outcome = 'accepted'
 ),
+{%- endif %}
 
 -- this build, and in the first build of a warehouse with the old membership table, its builds
 run_list as (
@@ -32,7 +35,7 @@ run_list as (
 changes as (
     select *
     from {{ ref('int_segment_membership_changes') }}
-    where run_id in (select run_id from run_list)
+    where run_id in (select run_list.run_id from run_list)
 ),
 
 deltas as (
