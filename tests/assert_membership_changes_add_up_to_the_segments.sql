@@ -16,9 +16,7 @@ run as (
 previous_run as (
     select membership_runs.run_id
     from {{ ref('int_segment_membership_runs') }} as membership_runs
-    where membership_runs.run_id in (
-        select run_id from {{ source('segment_lifecycle', 'segment_build_outcomes') }} where outcome = 'accepted'
-    )
+    where membership_runs.run_id in {{ accepted_run_ids() }}
         and membership_runs.run_id not in (select run_id from run)
     order by membership_runs.run_at desc, membership_runs.run_id desc
     limit 1

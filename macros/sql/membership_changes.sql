@@ -28,8 +28,7 @@
     {%- endif -%}
     {%- set runs = membership_runs_relation() -%}
     {%- if runs is none -%}{{ return(none) }}{%- endif -%}
-    {%- set row = run_query("select max(run_at) from " ~ runs ~ " where run_id in (select run_id from "
-        ~ source('segment_lifecycle', 'segment_build_outcomes') ~ " where outcome = 'accepted')").rows[0] -%}
+    {%- set row = run_query("select max(run_at) from " ~ runs ~ " where run_id in " ~ accepted_run_ids()).rows[0] -%}
     {%- if row[0] is none -%}{{ return(none) }}{%- endif -%}
     {%- set since = row[0].strftime("%Y-%m-%d %H:%M:%S.%f") -%}
     {%- set rejudged = run_query("select min(judged_at) > cast('" ~ since ~ "' as timestamp) from "

@@ -25,15 +25,6 @@ run as (
     select run_id, run_at from {{ ref('int_segment_run') }}
 ),
 
-{%- if is_incremental() or old_table is not none %}
-
-accepted_runs as (
-    select run_id
-    from {{ source('segment_lifecycle', 'segment_build_outcomes') }}
-    where outcome = 'accepted'
-),
-{%- endif %}
-
 {%- if since is not none %}
 
 -- who can differ from the last accepted build: customers with a line judged since (new lines,
@@ -56,7 +47,7 @@ compared_customers as (
 old_rows as (
     select run_id, run_at, customer_id, segment_id, segment_name, distance_to_centroid, net_spending, feature_hash
     from {{ old_table }}
-    where run_id in (select run_id from accepted_runs)
+    where run_id in {{ accepted_run_ids() }}
 ),
 
 old_runs as (
@@ -133,7 +124,7 @@ previous_members as (
     select customer_id, segment_id, distance_to_centroid, net_spending, feature_hash
     from (
         {{ last_membership_change(
-            "select * from " ~ this ~ " where run_id in (select run_id from accepted_runs)"
+            "select * from " ~ this ~ " where run_id in " ~ accepted_run_ids()
             ~ (" and customer_id in (select customer_id from compared_customers)" if since is not none else "")) }}
     ) as last_changes
     where is_member

@@ -12,15 +12,6 @@ run as (
     select run_id, run_at from {{ ref('int_segment_run') }}
 ),
 
-{%- if is_incremental() or old_table is not none %}
-
-accepted_runs as (
-    select run_id
-    from {{ source('segment_lifecycle', 'segment_build_outcomes') }}
-    where outcome = 'accepted'
-),
-{%- endif %}
-
 -- this build, and in the first build of a warehouse with the old membership table, its builds
 run_list as (
     select run_id, run_at from run
@@ -28,7 +19,7 @@ run_list as (
     union
     select distinct run_id, run_at
     from {{ old_table }}
-    where run_id in (select run_id from accepted_runs)
+    where run_id in {{ accepted_run_ids() }}
     {%- endif %}
 ),
 
@@ -55,7 +46,7 @@ previous as (
     {%- if is_incremental() %}
     select customers, customers_with_feature_hash
     from {{ this }}
-    where run_id in (select run_id from accepted_runs)
+    where run_id in {{ accepted_run_ids() }}
     order by run_at desc, run_id desc
     limit 1
     {%- else %}
