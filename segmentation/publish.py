@@ -74,26 +74,32 @@ class PublishRefused(RuntimeError):
 def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path | str, run_id: str,
                   warehouse: Mapping[str, str], append_only: Mapping[str, str] | None = None,
                   old_names: Mapping[str, str] | None = None,
-                  run_lists: Mapping[str, duckdb.DuckDBPyRelation] | None = None) -> pd.DataFrame:
+                  run_lists: Mapping[str, duckdb.DuckDBPyRelation] | None = None,
+                  run_rows: Mapping[str, duckdb.DuckDBPyRelation] | None = None) -> pd.DataFrame:
     """Write `marts` (name -> relation) to `publish_dir` and swap them in; one status row per mart.
     `warehouse` identifies the warehouse the marts come from (`warehouse_id`, and `database`, its
     file, for messages); the folder refuses any other. `append_only` names marts (-> their run
     id column) published one file of new runs per build. `old_names` (old name -> mart) keep a
     renamed mart readable under its old name: a view in the DuckDB file, a link to its Parquet file.
     `run_lists` (append-only mart -> a relation with the same run id column) lists a mart's runs
-    where reading them from the mart would cost much (a view that expands every run)."""
+    where reading them from the mart would cost much (a view that expands every run). `run_rows`
+    (append-only mart -> a relation) holds a mart's rows of `run_id` as the build computed them
+    once: its history file is written from it when `run_id` is the only run not yet published
+    (from the mart when earlier runs wait too)."""
     if not marts:
         raise ValueError("marts: nothing to publish")
     append_only = dict(append_only or {})
     old_names = dict(old_names or {})
     run_lists = dict(run_lists or {})
+    run_rows = dict(run_rows or {})
     for name in [*marts, *append_only.values(), *old_names]:
         if not _NAME.match(name):
             raise ValueError(f"marts: {name!r} is not a plain lower-case table or column name")
     if not set(append_only) <= set(marts):
         raise ValueError(f"append_only: {sorted(set(append_only) - set(marts))} are not among the marts")
-    if not set(run_lists) <= set(append_only):
-        raise ValueError(f"run_lists: {sorted(set(run_lists) - set(append_only))} are not append-only marts")
+    for name, mapping in (("run_lists", run_lists), ("run_rows", run_rows)):
+        if not set(mapping) <= set(append_only):
+            raise ValueError(f"{name}: {sorted(set(mapping) - set(append_only))} are not append-only marts")
     unknown = {old: new for old, new in old_names.items()
                if new not in marts or new in append_only or old in marts}
     if unknown:
@@ -109,14 +115,14 @@ def publish_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Pat
                    for name, column in append_only.items()}
         _claim(publish_dir, warehouse, history)
         _drop_leftovers(publish_dir)
-        status = _publish(marts, publish_dir, run_id, history, old_names)
+        status = _publish(marts, publish_dir, run_id, history, old_names, run_rows)
     log.info("published %d marts of run %s to %s", len(marts), run_id, publish_dir)
     return status
 
 
 def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, run_id: str,
              append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str, duckdb.DuckDBPyRelation]],
-             old_names: Mapping[str, str]) -> pd.DataFrame:
+             old_names: Mapping[str, str], run_rows: Mapping[str, duckdb.DuckDBPyRelation]) -> pd.DataFrame:
     """Write a complete snapshot under a temporary name, then make it live in one rename."""
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     snapshot = publish_dir / SNAPSHOTS / f"{published_at:%Y%m%dT%H%M%S%f}_{run_id}"
@@ -129,7 +135,8 @@ def _publish(marts: Mapping[str, duckdb.DuckDBPyRelation], publish_dir: Path, ru
             marts[name].to_parquet(str(staging / f"{name}.parquet"))
         for old, new in old_names.items():
             (staging / f"{old}.parquet").symlink_to(f"{new}.parquet")
-        history_files = _append_history(publish_dir, snapshot.name, append_only, new_history)
+        history_files = _append_history(publish_dir, snapshot.name, append_only, new_history,
+                                        run_id, run_rows)
         row_counts = {name: _row_count([str(staging / f"{name}.parquet")]) for name in copied}
         for name in append_only:
             row_counts[name] = _row_count([str(publish_dir / path) for path in
@@ -247,10 +254,12 @@ def _row_count(parquet_files: list[str]) -> int:
 
 def _append_history(publish_dir: Path, file_stem: str,
                     append_only: Mapping[str, tuple[duckdb.DuckDBPyRelation, str, duckdb.DuckDBPyRelation]],
-                    written: list[Path]) -> pd.DataFrame:
+                    written: list[Path], run_id: str,
+                    run_rows: Mapping[str, duckdb.DuckDBPyRelation]) -> pd.DataFrame:
     """For each append-only mart (-> the mart, its run id column, the relation its runs are read
     from), one new Parquet file under history/<mart>/ holding the runs that the live snapshot
-    does not list yet (every run the first time), added to `written`;
+    does not list yet (every run the first time), added to `written`: from `run_rows` when it
+    has the mart's rows of `run_id` and that is the only such run;
     the files of the new snapshot (mart, run_id, path relative to `publish_dir`, so the folder
     can move): the previous list plus the new files."""
     listed = _published_history_files(publish_dir)
@@ -263,8 +272,15 @@ def _append_history(publish_dir: Path, file_stem: str,
                       - set(published_runs))
         if any(not _RUN_ID.match(run) for run in runs):
             raise ValueError(f"{name}: run ids must be letters, digits, '-' or '_'")
-        # the new runs by name: a filter the database can apply before expanding a view's runs
-        new_rows = relation.filter(f"{column} in ({', '.join(repr(r) for r in runs) or 'null'})")
+        if runs == [run_id] and name in run_rows:
+            given = {r[0] for r in run_rows[name].aggregate(column, column).fetchall()}
+            if not given <= {run_id}:
+                raise ValueError(f"run_rows: {name} holds rows of other runs than {run_id}: "
+                                 f"{sorted(given - {run_id})[:3]}")
+            new_rows = run_rows[name]
+        else:
+            # the new runs by name: a filter the database can apply before expanding a view's runs
+            new_rows = relation.filter(f"{column} in ({', '.join(repr(r) for r in runs) or 'null'})")
         if not runs and published_runs:
             continue  # nothing new; the first publish writes a file even when empty, for the schema
         folder = publish_dir / HISTORY / name

@@ -5,8 +5,8 @@
     fct_segment_memberships gives every customer's row in every build from them. -#}
 
 {#- The relation of int_segment_membership_runs, or none before its first build. Read by
-    int_segment_membership_changes, which runs before it in a build (it needs the last accepted
-    build's time), so not through ref(). -#}
+    int_segment_membership_compared and int_segment_membership_changes, which run before it in a
+    build (they need the last accepted build's time), so not through ref(). -#}
 {% macro membership_runs_relation() -%}
     {{ return(adapter.get_relation(this.database, this.schema, 'int_segment_membership_runs')) }}
 {%- endmacro %}
@@ -15,7 +15,9 @@
     customers a build compares are then those with a line judged or a score computed since
     (the state of every other customer is the one that build stored). None means compare every
     customer: the first build, no accepted build yet, every validated line judged since (a build
-    that read every file again: a customer with no line left must go too), or var
+    that read every file again: a customer with no line left must go too), more than a tenth of
+    the customers (and 100,000) with a line judged or a score computed since (a large fit build
+    scores all), or var
     membership_changes_compare_all (when the test assert_membership_changes_add_up_to_the_segments
     found a customer whose row changed without a line judged or a score computed). -#}
 {% macro membership_changes_since() -%}
@@ -23,9 +25,13 @@
     {%- if compare_all is not sameas true and compare_all is not sameas false -%}
         {{ exceptions.raise_compiler_error("var membership_changes_compare_all must be true or false, not '" ~ compare_all ~ "'") }}
     {%- endif -%}
-    {%- if not execute or not is_incremental() or compare_all -%}
+    {%- if not execute or compare_all -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- (the change rows' table, incremental and never rebuilt whole: its first build compares
+        everyone; read by name, as int_segment_membership_compared runs before it) -#}
+    {%- set changes = adapter.get_relation(this.database, this.schema, 'int_segment_membership_changes') -%}
+    {%- if changes is none or changes.type == 'view' -%}{{ return(none) }}{%- endif -%}
     {%- set runs = membership_runs_relation() -%}
     {%- if runs is none -%}{{ return(none) }}{%- endif -%}
     {%- set row = run_query("select max(run_at) from " ~ runs ~ " where run_id in " ~ accepted_run_ids()).rows[0] -%}
@@ -34,7 +40,47 @@
     {%- set rejudged = run_query("select min(judged_at) > cast('" ~ since ~ "' as timestamp) from "
         ~ ref('int_order_lines_validated')).rows[0][0] -%}
     {%- if rejudged is none or rejudged -%}{{ return(none) }}{%- endif -%}
+    {#- many compared customers (more than a tenth of them, and more than 100,000): compare them
+        all. At 10M customers, filtering on a set of millions ran out of DuckDB's memory (3 in 10
+        customers with 1 GB, 6 in 10 with 4 GB), where comparing everyone spills and takes 6.5 s,
+        a tenth of them 2.7 s (docs/benchmarks_daily_notes.md). A smaller set filters fast. -#}
+    {%- set counts = run_query("select (select count(*) from (" ~ compared_customers_since(since)
+        ~ ") as compared), (select count(*) from " ~ ref('int_customers_scored') ~ ")").rows[0] -%}
+    {%- if counts[0] > 100000 and counts[0] > counts[1] * 0.1 -%}
+        {{ return(none) }}
+    {%- endif -%}
     {{ return(since) }}
+{%- endmacro %}
+
+{#- The customers whose row can differ from the one the last accepted build (which started at
+    `since`) stored: a line judged since (new lines, lines judged again: a customer whose lines are
+    all rejected now is gone) or a score computed since (a score kept from before scored_at
+    existed has none: it is older than any build with membership runs, and the first of those
+    compared every customer). A query of customer_id. -#}
+{% macro compared_customers_since(since) -%}
+    select customer_id from {{ ref('int_order_lines_validated') }}
+    where judged_at > cast('{{ since }}' as timestamp)
+    union
+    select customer_id from {{ ref('int_customers_scored') }}
+    where scored_at > cast('{{ since }}' as timestamp)
+{%- endmacro %}
+
+{#- The table publish_membership_rows as the last build that wrote it left it, when that build
+    is the last accepted build with memberships: then it holds that build's rows of
+    fct_segment_memberships (every member customer), without expanding the change rows. None
+    otherwise (no such table, a later build not accepted, not DuckDB: Spark does not read a
+    table while replacing it). Read by int_segment_membership_changes and by
+    publish_membership_rows itself, before it is replaced. -#}
+{% macro last_accepted_membership_rows() -%}
+    {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
+    {%- set stored = adapter.get_relation(this.database, this.schema, 'publish_membership_rows') -%}
+    {%- set runs = membership_runs_relation() -%}
+    {%- if stored is none or stored.type == 'view' or runs is none -%}{{ return(none) }}{%- endif -%}
+    {%- set row = run_query("select (select min(run_id) from " ~ stored ~ "), (select max(run_id) from " ~ stored
+        ~ "), (select run_id from " ~ runs ~ " where run_id in " ~ accepted_run_ids()
+        ~ " order by run_at desc limit 1)").rows[0] -%}
+    {%- if row[0] is none or row[0] != row[1] or row[0] != row[2] -%}{{ return(none) }}{%- endif -%}
+    {{ return(stored) }}
 {%- endmacro %}
 
 {#- Each customer's last row among the given change rows (a query of

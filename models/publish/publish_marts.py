@@ -47,4 +47,6 @@ def model(dbt, session):
     # and this build's there, the runs the view shows)
     return publish_marts(marts, dbt.config.get("publish_dir"), run_id, warehouse=warehouse,
                          append_only={"fct_segment_memberships": "run_id"}, old_names=OLD_NAMES,
-                         run_lists={"fct_segment_memberships": dbt.ref("int_segment_membership_runs")})
+                         run_lists={"fct_segment_memberships": dbt.ref("int_segment_membership_runs")},
+                         # this build's rows, computed once in the build (the view expands them again)
+                         run_rows={"fct_segment_memberships": dbt.ref("publish_membership_rows")})

@@ -10,14 +10,17 @@
     model features); every other customer has the row that build stored. At 10M customers a
     day's file touches 1.5% of them: writing every customer's row each build took 12 s
     (docs/benchmarks_daily_notes.md). Every customer is compared in the first build, when there
-    is no accepted build yet, and with var membership_changes_compare_all.
+    is no accepted build yet, when more than a tenth of them (and 100,000) would be (a large fit build), and with
+    var membership_changes_compare_all (macro membership_changes_since).
 
     The first build of this table on a warehouse whose fct_segment_memberships is still the old
     table of every customer in every build writes that history's changes too (its accepted
     builds), before the table is replaced by the view. -#}
 -- depends_on: {{ ref('int_order_lines_validated') }}
+-- depends_on: {{ ref('int_segment_membership_compared') }}
 {%- set since = membership_changes_since() %}
 {%- set old_table = none if is_incremental() else stored_membership_table() %}
+{%- set previous_rows = last_accepted_membership_rows() %}
 
 with
 
@@ -27,16 +30,9 @@ run as (
 
 {%- if since is not none %}
 
--- who can differ from the last accepted build: customers with a line judged since (new lines,
--- lines judged again: a customer whose lines are all rejected now is gone) or scored since
+-- who can differ from the last accepted build
 compared_customers as (
-    select customer_id from {{ ref('int_order_lines_validated') }}
-    where judged_at > cast('{{ since }}' as timestamp)
-    union
-    -- (a score kept from before scored_at existed has none: it is older than any build with
-    -- memberships runs, and the first of those compared every customer)
-    select customer_id from {{ ref('int_customers_scored') }}
-    where scored_at > cast('{{ since }}' as timestamp)
+    select customer_id from {{ ref('int_segment_membership_compared') }}
 ),
 {%- endif %}
 
@@ -118,9 +114,16 @@ old_gone as (
 ),
 {%- endif %}
 
--- each compared customer's row in the last accepted build
+-- each compared customer's row in the last accepted build: from the table of that build's rows
+-- when it holds them (macro last_accepted_membership_rows), else the last of their change rows
 previous_members as (
-    {%- if is_incremental() %}
+    {%- if is_incremental() and previous_rows is not none %}
+    select customer_id, segment_id, distance_to_centroid, net_spending, feature_hash
+    from {{ previous_rows }}
+    {%- if since is not none %}
+    where customer_id in (select compared_customers.customer_id from compared_customers)
+    {%- endif %}
+    {%- elif is_incremental() %}
     select customer_id, segment_id, distance_to_centroid, net_spending, feature_hash
     from (
         {{ last_membership_change(
@@ -153,12 +156,20 @@ current_members as (
         scored.distance_to_centroid,
         customers.net_spending,
         {{ dbt.hash(dbt.concat(model_feature_text('customers'))) }} as feature_hash
+    {%- if since is none %}
     from {{ ref('int_customers_featurized') }} as customers
     inner join {{ ref('int_customers_scored') }} as scored on customers.customer_id = scored.customer_id
-    inner join {{ ref('int_segments_named') }} as segments on scored.segment_id = segments.segment_id
-    {%- if since is not none %}
-    where customers.customer_id in (select compared_customers.customer_id from compared_customers)
+    {%- else %}
+    from (
+        select * from {{ ref('int_customers_featurized') }}
+        where customer_id in (select compared_customers.customer_id from compared_customers)
+    ) as customers
+    inner join (
+        select * from {{ ref('int_customers_scored') }}
+        where customer_id in (select compared_customers.customer_id from compared_customers)
+    ) as scored on customers.customer_id = scored.customer_id
     {%- endif %}
+    inner join {{ ref('int_segments_named') }} as segments on scored.segment_id = segments.segment_id
 ),
 
 changes as (

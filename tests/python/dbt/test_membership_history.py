@@ -26,6 +26,8 @@ DIM = """
             || '|' || coalesce(cast(net_spending as varchar), '')) as feature_hash
     from dim_customers"""
 THIS_RUN = "select run_id from int_segment_run"
+ROWS = ("select customer_id, segment_id, segment_name, distance_to_centroid, net_spending, feature_hash "
+        "from publish_membership_rows")
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +58,28 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     kept = {}  # run id -> dim_customers after it
     rejected = None
 
-    def build(day, build_vars, accepted=True):
+    def build(day, build_vars, accepted=True, rows_from_stored=True):
         if day is not None:
             shutil.copy2(paths[day], arriving / paths[day].name)
         run = run_dbt(workdir, "build", vars=build_vars, check=accepted)
         run_id = run.query(THIS_RUN)[0][0]
+        # the build's rows computed once (for the view's grain test and publishing): from the
+        # last accepted build's rows and this build's changes, unless that build was not accepted
+        compiled = (workdir / "target" / "compiled" / "segmentation" / "models" / "publish"
+                    / "publish_membership_rows.sql").read_text()
+        assert ("kept as (" in compiled) == rows_from_stored, compiled
+        assert run.query(f"select count(distinct run_id) = 1 and min(run_id) = '{run_id}' "
+                         "from publish_membership_rows") == [(True,)]
         if accepted:
             assert "build outcome accepted" in run.output, run.output[-3000:]
             kept[run_id] = run.query(DIM + " order by customer_id")
+            assert run.query(ROWS + " order by customer_id") == kept[run_id]
         else:
             assert "build outcome rejected: gate_unchanged_customers_keep_their_segment" in run.output, \
                 run.output[-3000:]
         return run, run_id
 
-    build(0, fit)
+    build(0, fit, rows_from_stored=False)
     run, day_2 = build(1, score)
     changed = run.query(f"select count(*) from int_segment_membership_changes where run_id = '{day_2}'")[0][0]
     customers = run.query("select count(*) from dim_customers")[0][0]
@@ -78,7 +88,7 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     # (no new file) must still compare their customers
     strict = {**score, "segment_max_changed_share": -1, "segment_quality_gate_severity": "error"}
     _, rejected = build(2, strict, accepted=False)
-    run, day_3 = build(None, score)
+    run, day_3 = build(None, score, rows_from_stored=False)
     assert run.query(f"select count(*) from int_segment_membership_changes "
                      f"where run_id = '{day_3}'") != [(0,)]
     build(3, fit)

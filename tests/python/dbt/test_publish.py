@@ -208,6 +208,40 @@ def test_append_only_history_is_published_one_file_per_run(tmp_path):
             assert moved.execute(per_run).fetchall() == [("run-0", 4), ("run-1", 5), ("run-2", 2)]
 
 
+def test_a_builds_own_rows_come_from_its_run_rows_when_it_is_the_only_new_run(tmp_path):
+    """`run_rows` gives an append-only mart's rows of the publishing run, computed once in the
+    build: the history file is written from it when that run is the only one not yet published
+    (the mart itself, a view that is costly to expand, is not read for rows), and from the mart
+    when earlier runs wait too (a publish that failed)."""
+    publish_dir = tmp_path / "published"
+    per_run = "select run_id, count(*) from memberships group by 1 order by 1"
+    with duckdb.connect() as con:
+        con.execute("create table memberships as select 'run-0' as run_id, range as customer from range(4)")
+        # the run's rows as the build computed them: one customer fewer than the mart, to tell them apart
+        con.execute("create table run_rows as select 'run-0' as run_id, range as customer from range(3)")
+
+        def publish(run: str, rows: str = "run_rows"):
+            return publish_marts({"memberships": con.table("memberships")}, publish_dir, run,
+                                 warehouse=WAREHOUSE, append_only={"memberships": "run_id"},
+                                 run_rows={"memberships": con.table(rows)})
+
+        publish("run-0")
+        with connect_published(publish_dir) as reader:
+            assert reader.execute(per_run).fetchall() == [("run-0", 3)]
+        # run-1 was built but not published; run-2 publishes both, from the mart
+        con.execute("insert into memberships select 'run-1', range from range(5)")
+        con.execute("insert into memberships select 'run-2', range from range(6)")
+        con.execute("create or replace table run_rows as "
+                    "select 'run-2' as run_id, range as customer from range(2)")
+        publish("run-2")
+        with connect_published(publish_dir) as reader:
+            assert reader.execute(per_run).fetchall() == [("run-0", 3), ("run-1", 5), ("run-2", 6)]
+        # rows of another run than the publishing one are refused
+        con.execute("insert into memberships select 'run-3', range from range(1)")
+        with pytest.raises(ValueError, match="run_rows"):
+            publish("run-3", rows="memberships")
+
+
 def test_a_new_connection_in_the_same_process_reads_the_new_run(tmp_path):
     """A notebook holds a connection to the published file; a build publishes a new run; a new
     connection opened in the same process reads the new run, the held one its own."""
@@ -597,9 +631,11 @@ def test_public_marts_expose_no_person_beyond_customer_id_and_feed_the_exposures
         personal = [c for c in node["columns"] if PERSONAL.search(c)]
         assert not personal, f"{node['name']} exposes personal columns {personal}"
     publisher = ROOT / "models" / "publish" / "publish_marts.py"
-    # besides the marts, it reads the run id and the warehouse's identity
+    # besides the marts, it reads the run id, the warehouse's identity and the build's rows of
+    # the membership history (written once in the build)
     published = [name for name in re.findall(r'dbt\.ref\("(\w+)"\)', publisher.read_text())
-                 if not name.startswith("int_") and name != "warehouse_identity"]
+                 if not name.startswith("int_")
+                 and name not in ("warehouse_identity", "publish_membership_rows")]
     assert sorted(published) == sorted(names), "publish_marts publishes every public mart"
     exposures = manifest["exposures"].values()
     assert {e["name"] for e in exposures} == {"segmentation_report", "bi_segment_dashboard"}
