@@ -9,9 +9,10 @@
     build (new lines, lines judged again) or a score computed since (a fit's new model, changed
     model features); every other customer has the row that build stored. At 10M customers a
     day's file touches 1.5% of them: writing every customer's row each build took 12 s
-    (docs/benchmarks_daily_notes.md). Every customer is compared in the first build, when there
-    is no accepted build yet, when more than a tenth of them (and 100,000) would be (a large fit build), and with
-    var membership_changes_compare_all (macro membership_changes_since).
+    (docs/benchmarks_daily_notes.md). The compared customers are int_segment_membership_compared.
+    Every customer is compared in the first build, when there is no accepted build yet, when
+    more than a tenth of them (and 100,000) would be (a large fit build), and with var
+    membership_changes_compare_all (macro membership_changes_since).
 
     The first build of this table on a warehouse whose fct_segment_memberships is still the old
     table of every customer in every build writes that history's changes too (its accepted
