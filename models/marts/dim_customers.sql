@@ -1,3 +1,8 @@
+-- depends_on: {{ ref('int_segment_membership_changes') }}
+{# (after the membership changes, which join the same inputs: at 10M customers a fit build,
+    which compares every customer, ran out of DuckDB's 3 GB with the two side by side;
+    docs/benchmarks_daily_notes.md) #}
+
 with
 
 customers as (
