@@ -9,7 +9,7 @@
     the last build not accepted, Spark, where a table is not read while it is replaced) the
     view's rows for this build, its run id put in the query as a literal so the database filters
     the view's runs before expanding them. -#}
-{{ config(materialized='table') }}
+{{ config(materialized='table', pre_hook="{{ checkpoint_before_wide_reads() }}") }}
 {#- (after the marts over every customer and their tests: at 10M customers, with the 3 GB of a
     daily build, the view's rows built side by side with them ran out of memory) -#}
 -- depends_on: {{ ref('dim_customers') }}

@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false, on_schema_change='fail') }}
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false, on_schema_change='fail',
+    pre_hook="{{ checkpoint_before_wide_reads() }}") }}
 {#- Append-only: the membership history as changes (macros/sql/membership_changes.sql). A row
     for each customer whose segment, distance to its centroid, net spending or feature hash in
     this build differs from their row in the last accepted build, who is new (had_previous
