@@ -21,18 +21,19 @@
 
 {#- A pre-hook of the late nodes that read every customer (int_segment_membership_changes,
     publish_membership_rows, publish_marts): `force checkpoint` on DuckDB in a fit build (`dbt
-    build` or `dbt run`, not with --full-refresh): its new model moves every customer's distance,
-    so these nodes compare and write every customer. Until DuckDB checkpoints, the table data a build
-    wrote stays in its buffer pool and cannot be evicted: at 10M customers 1.5 GB of a daily
-    build's 3GB by the time the membership changes ran, and the first daily fit build after a
-    history build failed there, out of memory, in two benchmark runs of two and again when
-    repeated; a checkpoint first (3 s) left 645 MB,
-    all of it evictable (docs/benchmarks_daily_notes.md). FORCE waits for the other thread's
-    transaction to end and holds new ones meanwhile, which made a 10M daily score build 8.6 s
-    slower (100.7 s of wall time against 92.1 s in the run before): a score build compares only the customers a day touched and
-    never ran out of memory there, so it does not checkpoint. Run while the hook renders and before
-    anything else: DuckDB refuses a checkpoint in a transaction that has read the database, so the
-    condition reads none (a daily fit build is not told from a first one here: both checkpoint). -#}
+    build` or `dbt run`, not with --full-refresh), whose new model moves every customer's
+    distance, so these nodes compare and write every customer. Until DuckDB checkpoints, the
+    table data a build wrote stays in its buffer pool and cannot be evicted: at 10M customers
+    1.5 GB of a daily build's 3GB when the membership changes started, and the first daily fit
+    build after a history build ran out of memory there in two benchmark runs of two and in two
+    repeats; a checkpoint first (3 s) left 645 MB, all of it evictable
+    (docs/benchmarks_daily_notes.md). FORCE waits for the other thread's transaction to end and
+    holds new ones meanwhile, which made a 10M daily score build 8.6 s slower (100.7 s of wall
+    time against 92.1 s in the run before); a score build compares only the customers a day
+    touched and never ran out of memory there, so it does not checkpoint. Run while the hook
+    renders, before any query: DuckDB refuses a checkpoint in a transaction that has read the
+    database, so the condition reads none (a daily fit build is not told from a first one here:
+    both checkpoint). -#}
 {% macro checkpoint_before_wide_reads() -%}
     {%- if execute and target.type == 'duckdb' and flags.WHICH in ['build', 'run'] and not flags.FULL_REFRESH
         and segmentation_mode() == 'fit' -%}
