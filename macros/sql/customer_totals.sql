@@ -50,9 +50,29 @@
 
 {#- The valid lines a per-customer totals table sums in this build, with the given columns: every
     valid line, or under a daily build only those of the customers with a line judged since the
-    stored totals (customer_totals_as_of), all of their valid lines. -#}
+    stored totals (customer_totals_as_of), all of their valid lines. When every line judged since
+    then was judged by this command's validation of a daily build, their lines are the ones this
+    build judged and the stored lines of the touched customers this build read before validation
+    (int_order_lines_of_touched_customers) that it did not judge again; otherwise they are
+    searched in the validated lines. -#}
 {% macro valid_lines_to_sum(columns) -%}
     {%- set as_of = customer_totals_as_of(this) %}
+    {%- if as_of is not none and touched_lines_hold_judged_since(as_of) %}
+    select {{ columns | join(', ') }}
+    from {{ ref('int_order_lines_validated') }}
+    where judged_at > cast('{{ as_of }}' as timestamp) and is_valid
+    union all
+    select {% for column in columns %}stored.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ ref('int_order_lines_of_touched_customers') }} as stored
+    where stored.is_valid
+        and stored.customer_id in ({{ customers_judged_since(as_of) }})
+        and not exists (
+            select 1 from {{ ref('int_order_lines_validated') }} as judged
+            where judged.judged_at > cast('{{ as_of }}' as timestamp)
+                and judged.source_line_number = stored.source_line_number
+                and coalesce(judged.source_file, '') = coalesce(stored.source_file, '')
+        )
+    {%- else %}
     select
         {{ columns | join(',\n        ') }}
     from {{ ref('int_order_lines_validated') }}
@@ -60,4 +80,20 @@
     {%- if as_of is not none %}
         and customer_id in ({{ customers_judged_since(as_of) }})
     {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- True when the validated lines judged after `as_of` were all judged by this command, in a
+    daily build that also built int_order_lines_of_touched_customers before validation: then that
+    table holds every other stored line of their customers that passed the line checks. Not after
+    a build that failed between validation and the totals (its lines were judged by that build),
+    nor when this command does not build both models. -#}
+{% macro touched_lines_hold_judged_since(as_of) -%}
+    {%- if not (builds_model('int_order_lines_of_touched_customers') and builds_model('int_order_lines_validated')
+        and is_daily_build()) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set judged_before = run_query("select count(*) from " ~ ref('int_order_lines_validated')
+        ~ " where judged_at > cast('" ~ as_of ~ "' as timestamp) and judged_at <> " ~ run_started_timestamp()).rows[0][0] -%}
+    {{ return(judged_before == 0) }}
 {%- endmacro %}

@@ -127,6 +127,22 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The stored validated lines, as the builds before this one left them, for the model upstream
+    of validation that cannot ref() it (int_order_lines_of_touched_customers); none when there
+    are none. Checked as validation checks them. -#}
+{% macro stored_validated_lines() -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set relation = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
+    {%- if relation is not none -%}{%- do assert_stored_lines_are_current(relation) -%}{%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
+
+{#- True when this dbt command builds `name` (a model of this project), e.g. before a model that
+    relies on it having been built in the same command. -#}
+{% macro builds_model(name) -%}
+    {{ return(('model.' ~ project_name ~ '.' ~ name) in selected_resources) }}
+{%- endmacro %}
+
 {#- The files var orders_path matches that no build has read (not in int_input_files), in name
     order, for a daily build; none when this build reads every file: not a daily build (see
     daily_registry), no file recorded before, or a recorded file that orders_path no longer

@@ -7,6 +7,7 @@
     (judged_at after totals_as_of), from all their valid lines, after the pre-hook removed their
     rows; the others keep theirs, which are the ones a build from scratch gives them. -#}
 {{ customer_totals_config() }}
+-- depends_on: {{ ref('int_order_lines_of_touched_customers') }}
 
 with
 

@@ -7,6 +7,7 @@
     from all their valid lines; the others keep their row, which is the one a build from
     scratch gives them. -#}
 {{ customer_totals_config() }}
+-- depends_on: {{ ref('int_order_lines_of_touched_customers') }}
 
 with
 

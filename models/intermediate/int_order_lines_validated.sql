@@ -14,6 +14,7 @@
     on_schema_change='fail',
     pre_hook="{{ replace_rows_unless_daily() }}",
 ) }}
+-- depends_on: {{ ref('int_order_lines_of_touched_customers') }}
 {%- set daily = is_incremental() and is_daily_build() -%}
 {%- if is_incremental() -%}{%- do assert_stored_lines_are_current(this) -%}{%- endif -%}
 
@@ -214,8 +215,14 @@ checked as (
     its order, fingerprint or (customer, product) was touched, and otherwise read from its stored
     verdict (the rules' order makes that unambiguous). -#}
 stored_lines as {{ not_materialized() }} (
-    {#- A file read again (its registry row was lost with a failed build) replaces its lines. -#}
-    select * from {{ this }}
+    {#- The stored lines of the customers this build touches, read once by the model before
+        this one (every line judged again below is among them); the whole stored table when
+        this command does not build that model (it would be an earlier build's). A file read
+        again (its registry row was lost with a failed build) replaces its lines. -#}
+    select * from
+    {%- if builds_model('int_order_lines_of_touched_customers') %} {{ ref('int_order_lines_of_touched_customers') }}
+    {%- else %} {{ this }}
+    {%- endif %}
     where source_file not in (select distinct source_file from order_lines)
 ),
 

@@ -42,6 +42,8 @@ DBT = Path(sys.executable).with_name("dbt")
 STAGE_OF_MODEL = {
     "int_order_lines_validated": "load",
     "int_input_files": "load",  # the registry of the files read
+    "int_touched_customers": "load",  # a daily build's stored lines to judge again and sum
+    "int_order_lines_of_touched_customers": "load",
     "int_customer_order_totals": "features",
     "int_customers_featurized": "features",
     "int_customers_sampled": "sample and scaling",

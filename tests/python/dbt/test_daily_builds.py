@@ -393,6 +393,32 @@ def test_day_by_day_builds_equal_a_build_from_scratch(demo, tmp_path):
     assert daily.query(verdict.format("day_2.parquet", 1)) == [("duplicate line",)]
 
 
+def test_a_build_of_part_of_the_dag_does_not_use_an_earlier_builds_touched_lines(demo, tmp_path):
+    """A daily build reads its touched customers' stored lines before validation
+    (int_order_lines_of_touched_customers), and validation and the sums use them only when the
+    same command built them: a build that leaves them out (they are an earlier build's) judges
+    the new file against the whole stored table, and the next build, whose sums must also add
+    the customers that build judged, sums them from all their lines. Both equal a build from
+    scratch (day_3 gives a day_1 order to another customer, whom the day_2 build did not touch)."""
+    paths = planted_days(demo, tmp_path / "all")
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    glob = demo_vars(arriving / "day_*.parquet")
+    for path in paths[:2]:
+        shutil.copy2(path, arriving / path.name)
+    run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    shutil.copy2(paths[2], arriving / paths[2].name)
+    daily = run_dbt(tmp_path / "daily", "build", "--select", "+int_order_lines_validated", "int_input_files",
+                    "--exclude", "int_order_lines_of_touched_customers", "int_touched_customers",
+                    "--indirect-selection", "cautious", vars=glob)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    assert daily.query("select count(*) from int_order_lines_of_touched_customers") == [(0,)]
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query(MONTHLY) == scratch.query(MONTHLY)
+
+
 def uci_month_files(source, directory) -> list:
     """The UCI file as four loads by month (history to August 2011, September, October, November
     to December), with lines planted across them: September repeats the first history line (a
