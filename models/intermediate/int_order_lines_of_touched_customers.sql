@@ -14,6 +14,9 @@
 
 {%- if stored is none %}
 
+{#- The validated lines' columns, names and types: validation, downstream, gives them, and the
+    stored table may be missing (a first build) or an older version's (a --full-refresh);
+    test_day_by_day_builds_equal_a_build_from_scratch compares them with validation's. #}
 select
     cast(null as {{ dbt.type_string() }}) as source_file,
     cast(null as {{ dbt.type_bigint() }}) as source_line_number,

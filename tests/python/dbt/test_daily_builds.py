@@ -30,6 +30,8 @@ REGISTER = ("build", "--select", "+fct_rejected_order_lines", "int_input_files",
 # customers' monthly totals.
 FEATURES = ("build", "--select", "+fct_rejected_order_lines", "int_input_files", "+int_customers_featurized",
             "int_customer_monthly_totals", "--indirect-selection", "cautious")
+COLUMNS = ("select column_name, data_type from information_schema.columns "
+           "where table_name = '{}' order by ordinal_position")
 REGISTRY = ("select source_file, size_bytes, modified_at, first_read_in_run, first_read_at "
             "from int_input_files order by source_file")
 
@@ -384,6 +386,10 @@ def test_day_by_day_builds_equal_a_build_from_scratch(demo, tmp_path):
         assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"day {day}"
         customer_seen.append(daily.query("select count(*) from int_customers_featurized "
                                          "where customer_id = 'C88888888'")[0][0])
+        # the touched lines' table has the validated lines' columns, also when it lists them
+        # itself (empty, in a first build)
+        assert daily.query(COLUMNS.format("int_order_lines_of_touched_customers")) \
+            == daily.query(COLUMNS.format("int_order_lines_validated")), f"day {day}"
     assert customer_seen == [1, 1, 0, 0]
     for mart in MARTS:
         assert daily.query(mart) == scratch.query(mart), mart
@@ -664,6 +670,10 @@ def test_a_table_growing_load_by_load_equals_a_build_from_scratch(demo, tmp_path
         assert daily.query(STAGED) == [(load_name(loaded_at),)], f"day {day}"
         customer_seen.append(daily.query("select count(*) from int_customers_featurized "
                                          "where customer_id = 'C88888888'")[0][0])
+        # the touched lines' table has the validated lines' columns, also when it lists them
+        # itself (empty, in a first build)
+        assert daily.query(COLUMNS.format("int_order_lines_of_touched_customers")) \
+            == daily.query(COLUMNS.format("int_order_lines_validated")), f"day {day}"
         if day > 1:
             copy_of_table(database, tmp_path / f"scratch_{day}")
             scratch = run_dbt(tmp_path / f"scratch_{day}", *FEATURES, vars=TABLE)
