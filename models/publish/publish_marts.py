@@ -1,6 +1,6 @@
 """Publish the public marts for BI tools: runs last in `dbt build`, after every mart's tests passed."""
 
-from segmentation.publish import publish_marts
+from segmentation.publish import ChangeHistory, publish_marts
 
 # The names the marts had before the dim_/fct_ rule, published as views of them; the same as
 # models/old_names/ (tests/python/unit/test_old_names.py)
@@ -41,12 +41,17 @@ def model(dbt, session):
         "database": session.execute("select path from duckdb_databases() "
                                     "where database_name = current_database()").fetchall()[0][0],
     }
-    # the membership history grows by every customer every build: publish each run's rows once.
-    # It is a view that gives every run's customers from the change rows: its runs are listed by
-    # int_segment_membership_runs (on DuckDB the lifecycle hooks keep the accepted builds' rows
-    # and this build's there, the runs the view shows)
+    # the membership history grows by every customer every build: publish each run once, as the
+    # warehouse keeps it, as changes. It is a view that gives every run's customers from the
+    # change rows: its runs are listed by int_segment_membership_runs (on DuckDB the lifecycle
+    # hooks keep the accepted builds' rows and this build's there, the runs the view shows)
+    runs = dbt.ref("int_segment_membership_runs")
+    history = ChangeHistory(changes=dbt.ref("int_segment_membership_changes"), runs=runs,
+                            names=dbt.ref("int_segment_run_segments"))
     return publish_marts(marts, dbt.config.get("publish_dir"), run_id, warehouse=warehouse,
                          append_only={"fct_segment_memberships": "run_id"}, old_names=OLD_NAMES,
-                         run_lists={"fct_segment_memberships": dbt.ref("int_segment_membership_runs")},
-                         # this build's rows, computed once in the build (the view expands them again)
-                         run_rows={"fct_segment_memberships": dbt.ref("publish_membership_rows")})
+                         run_lists={"fct_segment_memberships": runs},
+                         # this build's rows, computed once in the build (the view expands them
+                         # again), when the build is published whole
+                         run_rows={"fct_segment_memberships": dbt.ref("publish_membership_rows")},
+                         changes={"fct_segment_memberships": history})

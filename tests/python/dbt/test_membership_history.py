@@ -13,6 +13,7 @@ from test_daily_builds import demo_vars, planted_days
 
 from conftest import run_dbt
 from segmentation.demo.data import generate
+from segmentation.published import connect_published
 
 pytestmark = pytest.mark.xdist_group("membership_history")
 
@@ -109,6 +110,15 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
         for run_id, rows in kept.items():
             view = con.execute(VIEW.format(run_id) + " order by customer_id").fetchall()
             assert view == rows, run_id
+    # the published history, kept as changes too, gives the same rows; the day's score build
+    # was published as its change rows
+    with connect_published(workdir / "published") as published:
+        listed = {run: (kind, file_rows, members) for run, kind, file_rows, members in published.execute(
+            "select run_id, kind, file_rows, row_count from published_history_files").fetchall()}
+        assert sorted(listed) == sorted(kept)
+        assert listed[day_2] == ("changes", changed, customers)
+        for run_id, rows in kept.items():
+            assert published.execute(VIEW.format(run_id) + " order by customer_id").fetchall() == rows, run_id
 
 
 def test_the_old_membership_table_is_converted_on_the_next_build(demo, tmp_path):

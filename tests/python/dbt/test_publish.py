@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -19,7 +21,15 @@ import pytest
 import segmentation.publish as publishing
 from conftest import ROOT, dbt_command, python_path, run_dbt
 from segmentation.demo.data import generate
-from segmentation.publish import HISTORY, PUBLISHED_DATABASE, SNAPSHOTS, SNAPSHOTS_KEPT, publish_marts
+from segmentation.publish import (
+    HISTORY,
+    MEMBERSHIP_COLUMNS,
+    PUBLISHED_DATABASE,
+    SNAPSHOTS,
+    SNAPSHOTS_KEPT,
+    ChangeHistory,
+    publish_marts,
+)
 from segmentation.published import connect_published
 
 # The build's fast settings: the test is about publishing, not about the k sweep.
@@ -240,6 +250,177 @@ def test_a_builds_own_rows_come_from_its_run_rows_when_it_is_the_only_new_run(tm
         con.execute("insert into memberships select 'run-3', range from range(1)")
         with pytest.raises(ValueError, match="run_rows"):
             publish("run-3", rows="memberships")
+
+
+class ToyHistory:
+    """A toy warehouse's membership history kept as changes, as the dbt models keep it: each run's
+    change rows relative to the run before it, the runs with their members and change rows, the
+    names each run gave its segments; and every run's rows (what the view must give)."""
+
+    MART = "fct_segment_memberships"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.state: dict[str, tuple] = {}  # customer -> (segment, distance, net spending, hash)
+        self.expected: dict[str, list[tuple]] = {}
+        self.started = datetime(2026, 1, 1)
+        values = ("segment_id bigint, segment_name varchar, distance_to_centroid double, "
+                  "net_spending decimal(38, 4), feature_hash varchar")
+        con.execute("create table changes (run_id varchar, run_at timestamp, customer_id varchar, "
+                    f"is_member boolean, {values}, previous_segment_id bigint)")
+        con.execute("create table runs (run_id varchar, run_at timestamp, customers bigint, "
+                    "changed_customers bigint)")
+        con.execute("create table names (run_id varchar, run_at timestamp, segment_id bigint, "
+                    "segment_name varchar)")
+        # every run's rows, as the warehouse's view gives them
+        con.execute(f"create table memberships (run_id varchar, run_at timestamp, customer_id varchar, "
+                    f"{values})")
+        assert [row[0] for row in con.execute("describe memberships").fetchall()] == MEMBERSHIP_COLUMNS
+
+    def run(self, run_id: str, customers: dict[str, tuple | None], names: dict[int, str]) -> None:
+        """A build: `customers` (customer -> (segment, distance, net spending, hash), or None when gone)
+        changed since the last run; `names` its segments' names."""
+        run_at = self.started + timedelta(days=len(self.expected))
+        before = dict(self.state)
+        for customer, row in customers.items():
+            if row is None:
+                self.state.pop(customer)
+            else:
+                self.state[customer] = row
+        changed = [(customer, self.state.get(customer)) for customer in sorted(customers)
+                   if self.state.get(customer) != before.get(customer)]
+        for customer, row in changed:
+            segment, distance, net, hashed = row or (None, None, None, None)
+            self.con.execute("insert into changes values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [run_id, run_at, customer, row is not None, segment,
+                              None if row is None else names[segment], distance, net, hashed,
+                              (before.get(customer) or (None,))[0]])
+        self.con.execute("insert into runs values (?, ?, ?, ?)",
+                         [run_id, run_at, len(self.state), len(changed)])
+        for segment, name in names.items():
+            self.con.execute("insert into names values (?, ?, ?, ?)", [run_id, run_at, segment, name])
+        self.expected[run_id] = [(run_id, customer, row[0], names[row[0]], *row[1:])
+                                 for customer, row in sorted(self.state.items())]
+        for row in self.expected[run_id]:
+            self.con.execute("insert into memberships values (?, ?, ?, ?, ?, ?, ?, ?)",
+                             [row[0], run_at, *row[1:]])
+        self._before = before
+
+    def killed(self, run_id: str) -> None:
+        """The last run never finished: the warehouse purges its rows (its published files stay)."""
+        for table in ("changes", "runs", "names", "memberships"):
+            self.con.execute(f"delete from {table} where run_id = ?", [run_id])
+        self.state = self._before
+
+    def publish(self, publish_dir: Path, run_id: str, as_changes: bool = True):
+        mart = self.con.table("memberships")
+        return publish_marts(
+            {self.MART: mart}, publish_dir, run_id, warehouse=WAREHOUSE, append_only={self.MART: "run_id"},
+            run_lists={self.MART: self.con.table("runs")},
+            run_rows={self.MART: mart.filter(f"run_id = '{run_id}'")},
+            changes={self.MART: ChangeHistory(self.con.table("changes"), self.con.table("runs"),
+                                              self.con.table("names"))} if as_changes else None)
+
+    def check(self, publish_dir: Path) -> dict[str, tuple[str, int]]:
+        """Every published run's rows are its expected rows; -> run: (kind, rows in its file)."""
+        with connect_published(publish_dir) as reader:
+            runs = [run for (run,) in reader.execute(f"select distinct run_id from {self.MART}").fetchall()]
+            for run in runs:
+                rows = reader.execute(
+                    "select run_id, customer_id, segment_id, segment_name, distance_to_centroid, "
+                    f"net_spending, feature_hash from {self.MART} where run_id = ? order by customer_id",
+                    [run]).fetchall()
+                assert rows == [(*row[:5], Decimal(str(row[5])).quantize(Decimal("0.0001")), row[6])
+                                for row in self.expected[run]], run
+            listing = reader.execute("select run_id, kind, file_rows from published_history_files "
+                                     "where mart = ? order by run_at", [self.MART]).fetchall()
+            status = reader.execute("select row_count from published_marts where mart = ?",
+                                    [self.MART]).fetchone()
+        assert sorted(runs) == sorted(run for run, _, _ in listing)
+        assert status == (sum(len(self.expected[run]) for run in runs),)
+        return {run: (kind, rows) for run, kind, rows in listing}
+
+
+def member(segment: int, distance: float = 1.0, net: float = 10.0) -> tuple:
+    return (segment, distance, net, f"h{segment}{distance}{net}")
+
+
+def test_the_membership_history_is_published_as_changes(tmp_path):
+    """Each run's file holds its change rows only (a new, moved or gone customer), and the view
+    gives every run's members under the names that run gave its segments; runs built but not
+    published go out with the next; the status counts every run's members."""
+    publish_dir = tmp_path / "published"
+    with duckdb.connect() as con:
+        toy = ToyHistory(con)
+        toy.run("run-1", {f"c{n}": member(n % 2) for n in range(1, 7)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-1")
+        toy.run("run-2", {"c2": member(1), "c6": None, "c7": member(0)}, {0: "A", 1: "B"})
+        toy.run("run-3", {"c3": member(1, distance=2.0)}, {0: "A", 1: "B"})  # published with run-4
+        toy.run("run-4", {}, {0: "A renamed", 1: "B"})  # no customer changed; a segment renamed
+        toy.publish(publish_dir, "run-4")
+        assert toy.check(publish_dir) == {"run-1": ("changes", 6), "run-2": ("changes", 3),
+                                          "run-3": ("changes", 1), "run-4": ("changes", 0)}
+        files = sorted(path.name for path in (publish_dir / HISTORY / toy.MART).iterdir())
+        assert len(files) == 2 and all(name.endswith(".changes.parquet") for name in files)
+
+
+def test_a_run_is_published_whole_when_the_changes_since_would_outgrow_it(tmp_path):
+    """When the change rows since the last whole run would be more than CHANGES_PER_BASE times a
+    run's members (a fit moves everyone's distance), the run is published whole and later runs'
+    changes follow on it: a reader never reads much more than one run's rows."""
+    publish_dir = tmp_path / "published"
+    with duckdb.connect() as con:
+        toy = ToyHistory(con)
+        toy.run("run-1", {f"c{n}": member(n % 2) for n in range(1, 5)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-1")
+        toy.run("run-2", {"c1": member(0)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-2")
+        # 4 + 1 change rows before, 4 now: more than twice the 4 members
+        toy.run("run-3", {f"c{n}": member(n % 2, distance=3.0) for n in range(1, 5)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-3")
+        toy.run("run-4", {"c2": None}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-4")
+        assert toy.check(publish_dir) == {"run-1": ("changes", 4), "run-2": ("changes", 1),
+                                          "run-3": ("rows", 4), "run-4": ("changes", 1)}
+
+
+def test_a_run_that_does_not_follow_on_the_last_published_one_is_published_whole(tmp_path):
+    """A build killed after it published is purged from the warehouse: the next build's changes
+    are relative to the run before it, so that build is published whole; both read right."""
+    publish_dir = tmp_path / "published"
+    with duckdb.connect() as con:
+        toy = ToyHistory(con)
+        toy.run("run-1", {f"c{n}": member(n % 2) for n in range(1, 5)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-1")
+        toy.run("run-k", {"c1": member(0), "c2": None}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-k")
+        killed = toy.expected["run-k"]
+        toy.killed("run-k")
+        toy.expected["run-k"] = killed
+        toy.run("run-2", {"c3": member(0)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-2")
+        assert toy.check(publish_dir) == {"run-1": ("changes", 4), "run-k": ("changes", 2),
+                                          "run-2": ("rows", 4)}
+
+
+def test_a_folder_published_whole_run_by_run_takes_changes_on_top(tmp_path):
+    """A folder published before runs went out as changes (each run whole, a listing without
+    kinds or counts): its runs read as before, and the next runs are published as changes
+    following on its last run."""
+    publish_dir = tmp_path / "published"
+    with duckdb.connect() as con:
+        toy = ToyHistory(con)
+        toy.run("run-1", {f"c{n}": member(n % 2) for n in range(1, 5)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-1", as_changes=False)
+        toy.run("run-2", {"c1": member(1)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-2", as_changes=False)
+        listing = publish_dir / "current" / "published_history_files.parquet"
+        con.execute(f"copy (select mart, run_id, path from read_parquet('{listing}')) "
+                    f"to '{listing}.old' (format parquet)")
+        os.replace(f"{listing}.old", listing)
+        toy.run("run-3", {"c4": None, "c5": member(0)}, {0: "A", 1: "B again"})
+        toy.publish(publish_dir, "run-3")
+        assert toy.check(publish_dir) == {"run-1": ("rows", 4), "run-2": ("rows", 4), "run-3": ("changes", 2)}
 
 
 def test_a_new_connection_in_the_same_process_reads_the_new_run(tmp_path):
