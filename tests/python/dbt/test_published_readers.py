@@ -111,6 +111,42 @@ def test_a_notebook_on_the_oldest_client_reads_a_new_run_through_connect_publish
     assert json.loads(out) == {"held": "run-0", "reconnected": "run-0", "connect_published": "run-1"}
 
 
+# Every run's rows of the membership history, in the oldest client.
+READ_HISTORY = """
+import duckdb, json, os, sys
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("set file_search_path = '" + os.path.dirname(sys.argv[1]).replace("'", "''") + "'")
+rows = con.execute("select run_id, customer_id, segment_name, cast(net_spending as varchar) "
+                   "from fct_segment_memberships order by all").fetchall()
+kinds = con.execute("select distinct kind from published_history_files order by 1").fetchall()
+print(json.dumps({"rows": rows, "kinds": kinds}))
+"""
+
+
+def test_the_oldest_client_reads_a_history_published_whole_and_as_changes(tmp_path, oldest_client):
+    """The history view over files of both kinds (a run published whole, runs published as
+    changes, a renamed segment) gives the old client the rows it gives this one."""
+    from test_publish import ToyHistory, member
+
+    publish_dir = tmp_path / "published"
+    with duckdb.connect() as con:
+        toy = ToyHistory(con)
+        toy.run("run-1", {f"c{n}": member(n % 2) for n in range(1, 5)}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-1", as_changes=False)
+        toy.run("run-2", {"c1": member(0), "c2": None}, {0: "A", 1: "B"})
+        toy.publish(publish_dir, "run-2")
+        toy.run("run-3", {"c5": member(1)}, {0: "A", 1: "B renamed"})
+        toy.publish(publish_dir, "run-3")
+    read = subprocess.run([str(oldest_client), "-c", READ_HISTORY, str(publish_dir / PUBLISHED_DATABASE)],
+                          capture_output=True, text=True)
+    assert read.returncode == 0, read.stderr[-3000:]
+    found = json.loads(read.stdout)
+    assert found["kinds"] == [["changes"], ["rows"]]
+    expected = sorted([run, customer, name, f"{net:.4f}"] for rows in toy.expected.values()
+                      for run, customer, _, name, _, net, _ in rows)
+    assert found["rows"] == expected and len(expected) == 4 + 3 + 4
+
+
 def test_without_the_storage_version_the_oldest_client_refuses_the_file(tmp_path, oldest_client, monkeypatch):
     """The check above is real: written in this DuckDB's own storage format, the file does not open."""
     monkeypatch.setattr(publishing, "STORAGE_VERSION", None)
