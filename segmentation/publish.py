@@ -337,7 +337,7 @@ def _append_history(publish_dir: Path, file_stem: str,
                 if not given <= {run_id}:
                     raise ValueError(f"run_rows: {name} holds rows of other runs than {run_id}: "
                                      f"{sorted(given - {run_id})[:3]}")
-                new_rows = run_rows[name]
+                new_rows = run_rows[name].select(*relation.columns)  # in the mart's column order
             else:
                 # the new runs by name: a filter the database can apply before expanding a view's runs
                 new_rows = relation.filter(f"{column} in ({_run_list(kind_runs)})")

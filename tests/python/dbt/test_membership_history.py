@@ -4,6 +4,7 @@ writing rows for the changed customers only, the old table converted, and the ch
 the changes add up to the build's segments."""
 
 import shutil
+import subprocess
 
 import duckdb
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_daily_builds import demo_vars, planted_days
 
-from conftest import run_dbt
+from conftest import DbtRun, dbt_command, project_copy, run_dbt
 from segmentation.demo.data import generate
 from segmentation.published import connect_published
 
@@ -46,10 +47,12 @@ def differences(db, first: str, second: str) -> tuple[int, int]:
 
 def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_changes(demo, tmp_path):
     """Day by day (fit, score, a score build rejected by a gate, score, fit, a build with nothing
-    new): after each build dim_customers (with the feature hash) is kept; at the end the view gives
-    each accepted build exactly those rows, and no row of the rejected build. A score build with a
-    day's lines writes rows for fewer customers than there are, the lines judged in the rejected
-    build are compared in the next one, and a build with nothing new writes none but is listed."""
+    new, one with the segments renamed): after each build dim_customers (with the feature hash) is
+    kept; at the end the view gives each accepted build exactly those rows, and no row of the
+    rejected build. A score build with a day's lines writes rows for fewer customers than there
+    are, the lines judged in the rejected build are compared in the next one, and a build with
+    nothing new writes none but is listed; after a rename the build's rows (kept from the build
+    before) carry the new names."""
     paths = planted_days(demo, tmp_path / "all")
     arriving = tmp_path / "exports"
     arriving.mkdir()
@@ -59,16 +62,24 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     kept = {}  # run id -> dim_customers after it
     rejected = None
 
-    def build(day, build_vars, accepted=True, rows_from_stored=True):
+    def build(day, build_vars, accepted=True, rows_from_stored=True, project=None):
         if day is not None:
             shutil.copy2(paths[day], arriving / paths[day].name)
-        run = run_dbt(workdir, "build", vars=build_vars, check=accepted)
+        if project is None:
+            run = run_dbt(workdir, "build", vars=build_vars, check=accepted)
+        else:
+            cmd, env = dbt_command(workdir, "build", vars=build_vars)
+            cmd[cmd.index("--project-dir") + 1] = str(project)
+            proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
+            run = DbtRun(proc.returncode, proc.stdout + proc.stderr, workdir / "segmentation.duckdb")
+            assert proc.returncode == 0, run.output[-3000:]
         run_id = run.query(THIS_RUN)[0][0]
-        # the build's rows computed once (for the view's grain test and publishing): from the
-        # last accepted build's rows and this build's changes, unless that build was not accepted
+        # the build's rows kept in a table (for the view's grain test and publishing): the last
+        # accepted build's rows with this build's changes applied, unless that build was not
+        # accepted (then written whole)
         compiled = (workdir / "target" / "compiled" / "segmentation" / "models" / "publish"
                     / "publish_membership_rows.sql").read_text()
-        assert ("kept as (" in compiled) == rows_from_stored, compiled
+        assert ("the pre-hook removed their stored rows" in compiled) == rows_from_stored, compiled
         assert run.query(f"select count(distinct run_id) = 1 and min(run_id) = '{run_id}' "
                          "from publish_membership_rows") == [(True,)]
         if accepted:
@@ -99,6 +110,17 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     assert run.query(f"select customers from int_segment_membership_runs where run_id = '{nothing_new}'") \
         == [(customers_now := run.query("select count(*) from dim_customers")[0][0],)]
     assert customers_now > 0
+    # the naming rules give every segment another name: no customer changes, every row is renamed
+    project = project_copy(tmp_path)
+    rules = project / "seeds" / "segment_naming_rules.csv"
+    header, *lines = rules.read_text().splitlines()
+    rules.write_text("\n".join([header, *(line.replace(",", ",Renamed ", 2).replace(",Renamed ", ",", 1)
+                                           for line in lines)]) + "\n")
+    run, renamed = build(None, score, project=project)
+    assert run.query(f"select count(*) from int_segment_membership_changes "
+                     f"where run_id = '{renamed}'") == [(0,)]
+    assert run.query("select bool_and(segment_name like 'Renamed %') "
+                     "from publish_membership_rows") == [(True,)]
 
     db = run.db
     with duckdb.connect(str(db), read_only=True) as con:

@@ -1,0 +1,56 @@
+{#- The hooks of publish_membership_rows, on DuckDB an incremental table of the last build's rows
+    of fct_segment_memberships. They run in the model's transaction: a build killed or failed
+    part way leaves the table as the build before left it. -#}
+
+{#- Pre-hook: before the model adds this build's rows, remove the stored rows they replace: when
+    the table holds the last accepted build's rows (macro last_accepted_membership_rows, which
+    the model's query asked before, on the same table), those of the customers this build
+    changed, gone customers included; otherwise every row (the model then gives them all). -#}
+{% macro replace_membership_rows() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if last_accepted_membership_rows() is not none %}
+        where customer_id in (
+            select customer_id from {{ ref('int_segment_membership_changes') }}
+            where run_id = (select run_id from {{ ref('int_segment_run') }})
+        )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: the names this build gives the segments, on the rows kept from the build before
+    (a renamed segment renames its unchanged customers, as the view does). No row when no
+    segment was renamed. -#}
+{% macro rename_membership_rows() -%}
+    {%- if target.type == 'duckdb' -%}
+        update {{ this }} as membership_rows
+        set segment_name = segment_names.segment_name
+        from {{ ref('int_segment_run_segments') }} as segment_names
+        where segment_names.run_id = (select run_id from {{ ref('int_segment_run') }})
+            and membership_rows.segment_id = segment_names.segment_id
+            and membership_rows.segment_name is distinct from segment_names.segment_name
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: every row kept from the build before becomes this build's (run_id, run_at): the
+    table then holds this build's rows, as last_accepted_membership_rows expects. The two
+    columns (the table's last) are dropped and added again with this build's values as default:
+    DuckDB writes that as two statements, where updating 10M rows logged every row (at 10M
+    customers 2 to 4 s with the commit, against 0.5 s). Nothing when every row is this build's
+    (the model wrote them all). -#}
+{% macro stamp_membership_rows() -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- set run = run_query("select run_id, run_at from " ~ ref('int_segment_run')).rows[0] -%}
+        {%- if not modules.re.match('^[A-Za-z0-9_-]+$', run[0]) -%}
+            {{ exceptions.raise_compiler_error("int_segment_run: run id '" ~ run[0] ~ "' must be letters, digits, '-' or '_'") }}
+        {%- endif -%}
+        {%- set kept = run_query("select count(*) from " ~ this ~ " where run_id is distinct from '" ~ run[0] ~ "'").rows[0][0] -%}
+        {%- if kept > 0 -%}
+            alter table {{ this }} drop column run_at;
+            alter table {{ this }} drop column run_id;
+            alter table {{ this }} add column run_id {{ dbt.type_string() }} default '{{ run[0] }}';
+            alter table {{ this }} add column run_at {{ dbt.type_timestamp() }}
+                default cast('{{ run[1].strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
