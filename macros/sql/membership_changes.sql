@@ -70,7 +70,7 @@
     fct_segment_memberships (every member customer), without expanding the change rows. None
     otherwise (no such table, a later build not accepted, not DuckDB: Spark does not read a
     table while replacing it). Read by int_segment_membership_changes and by
-    publish_membership_rows itself, before it is replaced. -#}
+    publish_membership_rows itself and its pre-hook, before the build changes it. -#}
 {% macro last_accepted_membership_rows() -%}
     {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
     {%- set stored = adapter.get_relation(this.database, this.schema, 'publish_membership_rows') -%}

@@ -2,6 +2,16 @@
     of fct_segment_memberships. They run in the model's transaction: a build killed or failed
     part way leaves the table as the build before left it. -#}
 
+{#- This build's (run_id, run_at) from int_segment_run, the run id checked to be letters, digits,
+    '-' or '_' (the hooks and the model put it in their SQL as a literal). -#}
+{% macro this_build_run() -%}
+    {%- set run = run_query("select run_id, run_at from " ~ ref('int_segment_run')).rows[0] -%}
+    {%- if not modules.re.match('^[A-Za-z0-9_-]+$', run[0]) -%}
+        {{ exceptions.raise_compiler_error("int_segment_run: run id '" ~ run[0] ~ "' must be letters, digits, '-' or '_'") }}
+    {%- endif -%}
+    {{ return(run) }}
+{%- endmacro %}
+
 {#- Pre-hook: before the model adds this build's rows, remove the stored rows they replace: when
     the table holds the last accepted build's rows (macro last_accepted_membership_rows, which
     the model's query asked before, on the same table), those of the customers this build
@@ -19,14 +29,17 @@
 {%- endmacro %}
 
 {#- Post-hook: the names this build gives the segments, on the rows kept from the build before
-    (a renamed segment renames its unchanged customers, as the view does). No row when no
-    segment was renamed. -#}
+    (a renamed segment renames its unchanged customers, as the view does; the rows the model
+    added already carry them). No row when no segment was renamed. Runs before
+    stamp_membership_rows, while the kept rows still carry the build before's run id. -#}
 {% macro rename_membership_rows() -%}
-    {%- if target.type == 'duckdb' -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- set run_id = this_build_run()[0] -%}
         update {{ this }} as membership_rows
         set segment_name = segment_names.segment_name
         from {{ ref('int_segment_run_segments') }} as segment_names
-        where segment_names.run_id = (select run_id from {{ ref('int_segment_run') }})
+        where segment_names.run_id = '{{ run_id }}'
+            and membership_rows.run_id is distinct from '{{ run_id }}'
             and membership_rows.segment_id = segment_names.segment_id
             and membership_rows.segment_name is distinct from segment_names.segment_name
     {%- endif -%}
@@ -40,10 +53,7 @@
     (the model wrote them all). -#}
 {% macro stamp_membership_rows() -%}
     {%- if execute and target.type == 'duckdb' -%}
-        {%- set run = run_query("select run_id, run_at from " ~ ref('int_segment_run')).rows[0] -%}
-        {%- if not modules.re.match('^[A-Za-z0-9_-]+$', run[0]) -%}
-            {{ exceptions.raise_compiler_error("int_segment_run: run id '" ~ run[0] ~ "' must be letters, digits, '-' or '_'") }}
-        {%- endif -%}
+        {%- set run = this_build_run() -%}
         {%- set kept = run_query("select count(*) from " ~ this ~ " where run_id is distinct from '" ~ run[0] ~ "'").rows[0][0] -%}
         {%- if kept > 0 -%}
             alter table {{ this }} drop column run_at;

@@ -28,10 +28,7 @@
 -- depends_on: {{ ref('int_segment_membership_changes') }}
 -- depends_on: {{ ref('int_segment_membership_runs') }}
 -- depends_on: {{ ref('int_segment_run_segments') }}
-{%- set run_id = run_query("select run_id from " ~ ref('int_segment_run')).rows[0][0] if execute else '' %}
-{%- if execute and not modules.re.match('^[A-Za-z0-9_-]+$', run_id) %}
-    {{ exceptions.raise_compiler_error("int_segment_run: run id '" ~ run_id ~ "' must be letters, digits, '-' or '_'") }}
-{%- endif %}
+{%- set run_id = this_build_run()[0] if execute else '' %}
 {%- set stored = last_accepted_membership_rows() %}
 
 {%- if stored is not none %}

@@ -59,11 +59,12 @@ class DbtRun:
             return con.execute(sql).fetchall()
 
 
-def dbt_command(workdir: Path, *args: str, vars: dict | None = None) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment of `dbt <args>` with its database, published marts and
-    artefacts under `workdir`."""
+def dbt_command(workdir: Path, *args: str, vars: dict | None = None,
+                project: Path = ROOT) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `dbt <args>` on `project` (the checkout, or a
+    project_copy) with its database, published marts and artefacts under `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [str(DBT), *args, "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
+    cmd = [str(DBT), *args, "--profiles-dir", str(project), "--project-dir", str(project),
            "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
            "--no-use-colors"]
     if vars:
@@ -98,11 +99,12 @@ def python_path(*dirs: Path) -> dict[str, str]:
 
 
 def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
-            env: dict | None = None) -> DbtRun:
-    """`dbt <args>` on the project, with its database and artefacts under `workdir`."""
-    cmd, base_env = dbt_command(workdir, *args, vars=vars)
+            env: dict | None = None, project: Path = ROOT) -> DbtRun:
+    """`dbt <args>` on `project` (the checkout, or a project_copy), with its database and
+    artefacts under `workdir`."""
+    cmd, base_env = dbt_command(workdir, *args, vars=vars, project=project)
     env = {**base_env, **(env or {})}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
     run = DbtRun(proc.returncode, proc.stdout + proc.stderr, Path(env["SEGMENTATION_DB_PATH"]))
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{run.output[-6000:]}")

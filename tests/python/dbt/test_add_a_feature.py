@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import ROOT, DbtRun, dbt_command, project_copy
+from conftest import ROOT, DbtRun, project_copy, run_dbt
 from segmentation.cli.report import build_report
 from segmentation.demo.data import generate
 
@@ -69,12 +68,8 @@ def built(tmp_path_factory) -> tuple[DbtRun, Path]:
     project = project_copy(tmp)
     _apply_walkthrough(project)
     workdir = tmp / "build"
-    cmd, env = dbt_command(workdir, "build", vars={"orders_format": "demo", "orders_path": str(orders)})
-    cmd[cmd.index("--project-dir") + 1] = str(project)
-    cmd[cmd.index("--profiles-dir") + 1] = str(project)
-    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
-    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, workdir / "segmentation.duckdb")
-    assert run.returncode == 0, run.output[-6000:]
+    run = run_dbt(workdir, "build", vars={"orders_format": "demo", "orders_path": str(orders)},
+                  project=project)
     return run, workdir
 
 

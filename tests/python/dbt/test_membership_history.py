@@ -4,7 +4,6 @@ writing rows for the changed customers only, the old table converted, and the ch
 the changes add up to the build's segments."""
 
 import shutil
-import subprocess
 
 import duckdb
 import pyarrow as pa
@@ -12,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_daily_builds import demo_vars, planted_days
 
-from conftest import DbtRun, dbt_command, project_copy, run_dbt
+from conftest import ROOT, project_copy, run_dbt
 from segmentation.demo.data import generate
 from segmentation.published import connect_published
 
@@ -65,14 +64,7 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     def build(day, build_vars, accepted=True, rows_from_stored=True, project=None):
         if day is not None:
             shutil.copy2(paths[day], arriving / paths[day].name)
-        if project is None:
-            run = run_dbt(workdir, "build", vars=build_vars, check=accepted)
-        else:
-            cmd, env = dbt_command(workdir, "build", vars=build_vars)
-            cmd[cmd.index("--project-dir") + 1] = str(project)
-            proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
-            run = DbtRun(proc.returncode, proc.stdout + proc.stderr, workdir / "segmentation.duckdb")
-            assert proc.returncode == 0, run.output[-3000:]
+        run = run_dbt(workdir, "build", vars=build_vars, check=accepted, project=project or ROOT)
         run_id = run.query(THIS_RUN)[0][0]
         # the build's rows kept in a table (for the view's grain test and publishing): the last
         # accepted build's rows with this build's changes applied, unless that build was not

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import DbtRun, dbt_command, project_copy
+from conftest import DbtRun, project_copy, run_dbt
 
 RULES = "segment_naming_rules.csv"
 CONDITIONS = "segment_naming_conditions.csv"
@@ -47,11 +46,9 @@ def _edit(project: Path, seed: str, change: Callable[[Rows], Rows]) -> None:
 def _build_naming(project: Path, workdir: Path) -> tuple[DbtRun, dict[str, str]]:
     """`dbt build` of the naming seeds, their tests and the naming model of `project`; the
     run and each node's status."""
-    cmd, env = dbt_command(workdir, "build", "--select",
-                           "segment_naming_rules segment_naming_conditions int_segments_named")
-    cmd[cmd.index("--project-dir") + 1] = str(project)
-    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
-    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, workdir / "segmentation.duckdb")
+    run = run_dbt(workdir, "build", "--select",
+                  "segment_naming_rules segment_naming_conditions int_segments_named",
+                  check=False, project=project)
     results = workdir / "target" / "run_results.json"
     statuses = ({r["unique_id"]: r["status"] for r in json.loads(results.read_text())["results"]}
                 if results.exists() else {})
