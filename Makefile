@@ -141,15 +141,17 @@ lint-sql: install-dev $(LINT_DIR)/order_lines.parquet
 		--select +int_customers_featurized +int_segment_feature_scaling --resource-type model seed \
 		--vars '{orders_path: $(LINT_DIR)/order_lines.parquet}'
 	SEGMENTATION_DB_PATH=$(LINT_DB) $(BIN)/sqlfluff lint models --processes $(LINT_PROCESSES) \
-		2> $(LINT_DIR)/sqlfluff.log; status=$$?; \
+		> $(LINT_DIR)/sqlfluff.log 2>&1; status=$$?; \
 	$(LINT_DBT) build $(LINT_DBT_ARGS) --target-path $(LINT_DIR)/target-build-other-paths \
 		--select +int_kmeans_sweep_customers +int_kmeans_sweep_metrics --resource-type model seed \
 		--vars '{orders_path: $(LINT_DIR)/order_lines.parquet, segmentation_fit_engine: sql, segmentation_k_max: 2, segmentation_sql_kmeans_iterations: 1}' \
 		> $(LINT_DIR)/build-other-paths.log || { cat $(LINT_DIR)/build-other-paths.log; status=1; }; \
 	SEGMENTATION_DB_PATH=$(LINT_DB) $(BIN)/sqlfluff lint models/segmentation/fit/fit_sql \
 		models/staging/online_retail --config .sqlfluff-other-paths --processes $(LINT_PROCESSES) \
-		2>> $(LINT_DIR)/sqlfluff.log || status=1; \
-	if grep -A3 'raised a fatal exception' $(LINT_DIR)/sqlfluff.log; then status=1; fi; \
+		>> $(LINT_DIR)/sqlfluff.log 2>&1 || status=1; \
+	cat $(LINT_DIR)/sqlfluff.log; \
+	if grep -A3 'raised a fatal exception' $(LINT_DIR)/sqlfluff.log > /dev/null; then \
+		echo "sqlfluff skipped a model it could not compile (above): lint fails"; status=1; fi; \
 	exit $$status
 
 lint-dbt: install-dev

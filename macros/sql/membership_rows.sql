@@ -3,9 +3,15 @@
     part way leaves the table as the build before left it. -#}
 
 {#- This build's (run_id, run_at) from int_segment_run, the run id checked to be letters, digits,
-    '-' or '_' (the hooks and the model put it in their SQL as a literal). -#}
+    '-' or '_' (the hooks and the model put it in their SQL as a literal). Before int_segment_run
+    exists (`dbt compile` or sqlfluff on a warehouse not built that far) a placeholder run, so the
+    model compiles; its SQL reads int_segment_run, so running it then fails on the missing table. -#}
 {% macro this_build_run() -%}
-    {%- set run = run_query("select run_id, run_at from " ~ ref('int_segment_run')).rows[0] -%}
+    {%- set relation = ref('int_segment_run') -%}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {{ return(['not-built-yet', none]) }}
+    {%- endif -%}
+    {%- set run = run_query("select run_id, run_at from " ~ relation).rows[0] -%}
     {%- if not modules.re.match('^[A-Za-z0-9_-]+$', run[0]) -%}
         {{ exceptions.raise_compiler_error("int_segment_run: run id '" ~ run[0] ~ "' must be letters, digits, '-' or '_'") }}
     {%- endif -%}
