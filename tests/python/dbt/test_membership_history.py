@@ -51,7 +51,7 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     rejected build. A score build with a day's lines writes rows for fewer customers than there
     are, the lines judged in the rejected build are compared in the next one, and a build with
     nothing new writes none but is listed; after a rename the build's rows (kept from the build
-    before) carry the new names."""
+    before) carry the new names; a build failing after the rows' hooks changes nothing of them."""
     paths = planted_days(demo, tmp_path / "all")
     arriving = tmp_path / "exports"
     arriving.mkdir()
@@ -113,6 +113,36 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
                      f"where run_id = '{renamed}'") == [(0,)]
     assert run.query("select bool_and(segment_name like 'Renamed %') "
                      "from publish_membership_rows") == [(True,)]
+    # a build that fails after the table's hooks ran (every step applied: rows removed and added,
+    # kept rows renamed and given the build's run) leaves the table as the build before left it;
+    # the next build applies its changes to those rows
+    # (a day of 20 new orders: 10 of new customers, 10 of customers who have rows)
+    day_5 = pq.read_table(paths[3]).slice(0, 20)
+    day_5_customers = day_5.column("customer_id").to_pylist()
+    day_5 = day_5.set_column(day_5.schema.get_field_index("customer_id"), "customer_id",
+                             pa.array([f"C6{i:07d}" if i < 10 else day_5_customers[i] for i in range(20)]))
+    day_5 = day_5.set_column(day_5.schema.get_field_index("order_id"), "order_id",
+                             pa.array([f"O6{i:07d}" for i in range(20)]))
+    pq.write_table(day_5, arriving / "day_5.parquet")
+    model = project / "models" / "publish" / "publish_membership_rows.sql"
+    text = model.read_text()
+    hooks = 'post_hook=["{{ rename_membership_rows() }}", "{{ stamp_membership_rows() }}"'
+    assert text.count(hooks) == 1
+    model.write_text(text.replace(hooks, hooks + ", \"select error('injected: fails after the hooks')\""))
+    failed = run_dbt(workdir, "build", vars=score, check=False, project=project)
+    assert failed.returncode != 0, failed.output[-3000:]
+    assert "injected: fails after the hooks" in failed.output, failed.output[-3000:]
+    assert failed.query("select count(*) from int_customers_featurized where customer_id like 'C6%'") \
+        == [(10,)], "the failed build got as far as the new customers"
+    assert failed.query(ROWS + " order by customer_id") == kept[renamed]
+    assert failed.query("select count(*), min(run_id), max(run_id) from publish_membership_rows") \
+        == [(len(kept[renamed]), renamed, renamed)]
+    model.write_text(text)
+    run, after_failure = build(None, score, project=project)
+    assert run.query("select count(*) from publish_membership_rows where customer_id like 'C6%'") == [(10,)]
+    # (customers with rows changed: the failed build had rows of theirs to remove too)
+    assert run.query(f"select count(*) from int_segment_membership_changes "
+                     f"where had_previous and run_id = '{after_failure}'") != [(0,)]
 
     db = run.db
     with duckdb.connect(str(db), read_only=True) as con:
