@@ -61,10 +61,10 @@ def test_the_view_gives_every_accepted_builds_customers_and_a_build_writes_only_
     kept = {}  # run id -> dim_customers after it
     rejected = None
 
-    def build(day, build_vars, accepted=True, rows_from_stored=True, project=None):
+    def build(day, build_vars, accepted=True, rows_from_stored=True, project=ROOT):
         if day is not None:
             shutil.copy2(paths[day], arriving / paths[day].name)
-        run = run_dbt(workdir, "build", vars=build_vars, check=accepted, project=project or ROOT)
+        run = run_dbt(workdir, "build", vars=build_vars, check=accepted, project=project)
         run_id = run.query(THIS_RUN)[0][0]
         # the build's rows kept in a table (for the view's grain test and publishing): the last
         # accepted build's rows with this build's changes applied, unless that build was not

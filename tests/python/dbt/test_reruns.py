@@ -127,9 +127,25 @@ def test_a_killed_build_leaves_readable_marts_and_the_next_build_succeeds(two_da
     # before the kill) the new data's
     for mart, digest in mart_digests(workdir, build_database(workdir)).items():
         assert digest in (before[mart], clean[mart]), mart
+    assert _membership_rows_are_one_builds(workdir)
 
     run_dbt(workdir, "build", vars=_vars(second))
     assert mart_digests(workdir) == clean, "the build after the kill equals a clean build"
+    assert _membership_rows_are_one_builds(workdir)
+
+
+def _membership_rows_are_one_builds(workdir: Path) -> bool:
+    """publish_membership_rows (kept from build to build) holds one build's rows, exactly the
+    membership view's rows of that build."""
+    columns = "customer_id, segment_id, segment_name, distance_to_centroid, net_spending, feature_hash"
+    with duckdb.connect(str(build_database(workdir)), read_only=True) as con:
+        runs = con.execute("select distinct run_id from publish_membership_rows").fetchall()
+        if len(runs) != 1:
+            return False
+        kept = con.execute(f"select {columns} from publish_membership_rows order by customer_id").fetchall()
+        view = con.execute(f"select {columns} from fct_segment_memberships where run_id = ? "
+                           "order by customer_id", [runs[0][0]]).fetchall()
+        return kept == view and len(kept) > 0
 
 
 def test_rebuilding_gives_byte_identical_marts(two_datasets, clean_build):
