@@ -8,6 +8,7 @@ when the file does not decode; the macro `duckdb__orders_read_path` raises that 
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from segmentation.transcode import Copies, TranscodeError
 
 
 def copies_root(database: str | None) -> Path:
-    """Beside the warehouse file, or in the temp folder for an in-memory warehouse."""
+    """Beside the warehouse file, or in the temp folder for an in-memory warehouse; absolute, as
+    the staging view names its copies: a relative warehouse path (the profile's default,
+    `segmentation.duckdb`) is resolved from the directory dbt runs in, so that the view still
+    finds them when the warehouse is opened from another directory."""
     if not database or database == ":memory:" or database.startswith(("md:", "motherduck:")):
         return Path(tempfile.gettempdir()) / "segmentation.inputs"
-    return Path(database + ".inputs")
+    return Path(os.path.abspath(database + ".inputs"))
 
 
 class Plugin(BasePlugin):

@@ -3,6 +3,7 @@ that run dbt): run dbt as a user would, each build in its own database and targe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -98,14 +99,87 @@ def python_path(*dirs: Path) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join([*map(str, dirs), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
+# dbt parses the whole project again whenever the command line's --vars or the profile's
+# connection values (the DuckDB path among them) differ from the parse saved in the target
+# directory: 374 of the suite's 483 dbt commands did, 44% of its dbt time (docs/testing.md). So
+# run_dbt runs dbt in the work directory with the database and publish folder named relative to
+# it (the same text for every test), and before each command puts in the target directory the
+# parse an earlier command with the same project, target, vars and environment saved, when the
+# directory's own parse is for other settings. dbt checks the parse it finds itself (vars,
+# profile, env vars, every file's checksum) and parses again when anything differs: a wrong
+# seed costs time, never a wrong build. A command whose vars name no input (orders_path or
+# orders_table) runs in the project, as before: the default orders_path is relative to it.
+_parse_cache: Path | None = None
+PARSE_FILE = "partial_parse.msgpack"
+PARSE_KEY_FILE = "partial_parse.key"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_cache(tmp_path_factory, worker_id) -> None:
+    """The folder of saved parses: one for all xdist workers of this run."""
+    global _parse_cache
+    base = tmp_path_factory.getbasetemp()
+    _parse_cache = (base.parent if worker_id != "master" else base) / "dbt-parse-cache"
+    _parse_cache.mkdir(exist_ok=True)
+
+
+def _parse_key(project: Path, args: tuple[str, ...], vars: dict | None, env: dict, overrides: dict) -> str:
+    """What a command's parse depends on: the project, target and vars, the project's own
+    environment variables and whatever else the test set in the environment."""
+    target = args[args.index("--target") + 1] if "--target" in args else ""
+    settings = {name: value for name, value in env.items() if name.startswith(("SEGMENTATION_", "DBT_"))}
+    text = json.dumps([str(project), target, vars or {}, settings, overrides], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _copy_atomically(source: Path, destination: Path) -> None:
+    partial = destination.with_name(f"{destination.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, partial)
+    partial.replace(destination)
+
+
+def _seed_parse(target: Path, key: str) -> float | None:
+    """Put the saved parse for `key` in `target` unless its own parse is for `key`; returns the
+    modification time of the parse dbt will find (None: none)."""
+    mine, mine_key = target / PARSE_FILE, target / PARSE_KEY_FILE
+    saved = _parse_cache / f"{key}.msgpack" if _parse_cache else None
+    own = mine.exists() and mine_key.exists() and mine_key.read_text() == key
+    if not own and saved is not None and saved.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        _copy_atomically(saved, mine)
+        mine_key.write_text(key)
+    return mine.stat().st_mtime_ns if mine.exists() else None
+
+
+def _save_parse(target: Path, key: str, before: float | None) -> None:
+    """After a command: when dbt wrote a new parse, it is the one for `key`; keep it for the next
+    command in another directory (the first with these settings wins)."""
+    mine = target / PARSE_FILE
+    if not mine.exists() or mine.stat().st_mtime_ns == before:
+        return
+    (target / PARSE_KEY_FILE).write_text(key)
+    saved = _parse_cache / f"{key}.msgpack" if _parse_cache else None
+    if saved is not None and not saved.exists():
+        _copy_atomically(mine, saved)
+
+
 def run_dbt(workdir: Path, *args: str, vars: dict | None = None, check: bool = True,
             env: dict | None = None, project: Path = ROOT) -> DbtRun:
     """`dbt <args>` on `project` (the checkout, or a project_copy), with its database and
-    artefacts under `workdir`."""
+    artefacts under `workdir` (dbt runs there when the vars name the input: see _parse_cache)."""
     cmd, base_env = dbt_command(workdir, *args, vars=vars, project=project)
-    env = {**base_env, **(env or {})}
-    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
-    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, Path(env["SEGMENTATION_DB_PATH"]))
+    cwd = project
+    if vars and ("orders_path" in vars or "orders_table" in vars):
+        cwd = workdir
+        base_env |= {"SEGMENTATION_DB_PATH": "segmentation.duckdb", "SEGMENTATION_PUBLISH_DIR": "published"}
+    overrides = env or {}
+    env = {**base_env, **overrides}
+    key = _parse_key(project, args, vars, env, overrides)
+    before = _seed_parse(workdir / "target", key)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    _save_parse(workdir / "target", key, before)
+    db = Path(env["SEGMENTATION_DB_PATH"])
+    run = DbtRun(proc.returncode, proc.stdout + proc.stderr, db if db.is_absolute() else cwd / db)
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{run.output[-6000:]}")
     return run
