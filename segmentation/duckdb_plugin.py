@@ -22,10 +22,11 @@ def copies_root(database: str | None) -> Path:
     """Beside the warehouse file, or in the temp folder for an in-memory warehouse; absolute, as
     the staging view names its copies: a relative warehouse path (the profile's default,
     `segmentation.duckdb`) is resolved from the directory dbt runs in, so that the view still
-    finds them when the warehouse is opened from another directory."""
+    finds them when the warehouse is opened from another directory; `~` is the home folder, as
+    DuckDB reads it in the warehouse's path."""
     if not database or database == ":memory:" or database.startswith(("md:", "motherduck:")):
         return Path(tempfile.gettempdir()) / "segmentation.inputs"
-    return Path(os.path.abspath(database + ".inputs"))
+    return Path(os.path.abspath(os.path.expanduser(database + ".inputs")))
 
 
 class Plugin(BasePlugin):
