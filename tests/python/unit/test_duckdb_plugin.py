@@ -10,10 +10,10 @@ def test_the_copies_of_a_relative_warehouse_are_named_from_where_dbt_runs(tmp_pa
     """The staging view names each copy by this path: relative, it would resolve against the
     directory of whoever reads the view later, and the view would find no file there."""
     monkeypatch.chdir(tmp_path)
-    assert copies_root("segmentation.duckdb") == tmp_path / "segmentation.duckdb.inputs"
+    assert copies_root("segmentation.duckdb") == Path.cwd() / "segmentation.duckdb.inputs"
     assert copies_root("/data/wh.duckdb") == Path("/data/wh.duckdb.inputs")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert copies_root("~/wh.duckdb") == tmp_path / "home" / "wh.duckdb.inputs"
+    monkeypatch.setenv("HOME", str(Path.cwd() / "home"))
+    assert copies_root("~/wh.duckdb") == Path.cwd() / "home" / "wh.duckdb.inputs"
 
 
 def test_an_in_memory_warehouse_keeps_its_copies_in_the_temp_folder():
