@@ -101,7 +101,7 @@ def python_path(*dirs: Path) -> dict[str, str]:
 
 # dbt parses the whole project again whenever the command line's --vars or the profile's
 # connection values (the DuckDB path among them) differ from the parse saved in the target
-# directory: 374 of the suite's 483 dbt commands did, 44% of its dbt time (docs/testing.md). So
+# directory: 181 of the suite's 252 dbt commands did (docs/testing.md "How long it takes"). So
 # run_dbt runs dbt in the work directory with the database and publish folder named relative to
 # it (the same text for every test), and before each command puts in the target directory the
 # parse an earlier command with the same project, target, vars and environment saved, when the
@@ -138,7 +138,7 @@ def _copy_atomically(source: Path, destination: Path) -> None:
     partial.replace(destination)
 
 
-def _seed_parse(target: Path, key: str) -> float | None:
+def _seed_parse(target: Path, key: str) -> int | None:
     """Put the saved parse for `key` in `target` unless its own parse is for `key`; returns the
     modification time of the parse dbt will find (None: none)."""
     mine, mine_key = target / PARSE_FILE, target / PARSE_KEY_FILE
@@ -151,7 +151,7 @@ def _seed_parse(target: Path, key: str) -> float | None:
     return mine.stat().st_mtime_ns if mine.exists() else None
 
 
-def _save_parse(target: Path, key: str, before: float | None) -> None:
+def _save_parse(target: Path, key: str, before: int | None) -> None:
     """After a command: when dbt wrote a new parse, it is the one for `key`; keep it for the next
     command in another directory (the first with these settings wins)."""
     mine = target / PARSE_FILE
