@@ -1013,3 +1013,37 @@ def test_a_daily_build_lowers_duckdbs_memory_limit_unless_the_user_set_it(demo, 
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
     assert "'8GB'" in (profiles / "profiles.yml").read_text()
     assert "set memory_limit = '3GB'" not in log.read_text()[len(before):]
+
+
+def test_files_arriving_out_of_name_order_are_judged_in_name_order(demo, tmp_path):
+    """Input order is name order, not arrival order: day_2 and day_4 are read first, then day_1
+    and day_3 arrive, each sorting before a file already read. The planted copies (part 2 repeats
+    a part 1 line; part 3 gives a part 1 order to another customer) then turn verdicts of lines
+    already stored: after each build, validation and the features equal a from-scratch build's
+    on the same files, and the last whole build gives the same marts."""
+    paths = planted_days(demo, tmp_path / "all")
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    glob = demo_vars(arriving / "day_*.parquet")
+    arrivals = [[paths[1], paths[3]], [paths[0]], [paths[2]]]
+    verdict = ("select rejection_reason from int_order_lines_validated "
+               "where source_file like '%{}' and source_line_number = {}")
+    for step, batch in enumerate(arrivals, start=1):
+        for path in batch:
+            shutil.copy2(path, arriving / path.name)
+        command = FEATURES if step < len(arrivals) else ("build",)
+        daily = run_dbt(tmp_path / "daily", *command, vars=glob)
+        staged = daily.query("select distinct source_file from staging.stg_canonical__order_lines order by 1")
+        assert staged == [(str(arriving / path.name),) for path in batch], f"step {step} staged {staged}"
+        scratch = run_dbt(tmp_path / f"scratch_{step}", *command, vars=glob)
+        assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"step {step}"
+        assert daily.query(FEATURED) == scratch.query(FEATURED), f"step {step}"
+        assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"step {step}"
+        if step == 1:
+            assert daily.query(verdict.format("day_2.parquet", 1)) == [(None,)]
+    for mart in MARTS:
+        assert daily.query(mart) == scratch.query(mart), mart
+    # day_2's first line repeats day_1's line 10: read first, it was valid; day_1 makes it the copy
+    assert daily.query(verdict.format("day_2.parquet", 1)) == [("duplicate line",)]
+    assert daily.query(verdict.format("day_1.parquet", 10)) == [(None,)]
+    assert daily.query(verdict.format("day_1.parquet", 6)) == [("order_id used by more than one customer",)]
