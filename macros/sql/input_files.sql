@@ -70,7 +70,7 @@
     {%- set files = run_query("select source_file, size_bytes, modified_at from " ~ registry
         ~ " where source_file = " ~ sql_string(path) ~ " or source_file glob " ~ sql_string(path)
         ~ " or source_file glob " ~ sql_string(path ~ '/*.parquet') ~ " order by source_file").rows -%}
-    {%- if not files -%}{{ return('') }}{%- endif -%}
+    {%- if not files -%}{{ return(check_unregistered_stored_files(registry, path)) }}{%- endif -%}
     {%- set literals = [] -%}
     {%- for file in files -%}{%- do literals.append(sql_string(duckdb_glob_literal(file[0]))) -%}{%- endfor -%}
     {%- set found = {} -%}
@@ -99,7 +99,36 @@
             ~ (" (" ~ notes | join('; ') ~ ")" if notes else '')
             ~ ". Restore it as it was (same size and modification time), or rebuild from the files as they are now: dbt build --full-refresh") }}
     {%- endif -%}
-    {{ return('') }}
+    {{ return(check_unregistered_stored_files(registry, path)) }}
+{%- endmacro %}
+
+{#- Part of check_input_files: a build can store a file's lines (validation) without registering
+    the file (int_input_files), when it fails after validation (a gate) or does not select the
+    registry. Such a file that var orders_path no longer finds on disk (deleted, or orders_path
+    pointed elsewhere) stops the build with one line naming it: its stored lines are not the
+    input any more, and a build from scratch would not have them. One that is still there is read
+    again as a new file (orders_new_files), which replaces its stored lines. -#}
+{% macro check_unregistered_stored_files(registry, path) -%}
+    {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
+    {%- if validated is none -%}{{ return('') }}{%- endif -%}
+    {%- set literal = duckdb_glob_literal(path) -%}
+    {%- set found_now = "select file from glob(" ~ sql_string(literal) ~ ") union select file from glob("
+        ~ sql_string(path) ~ ") union select file from glob(" ~ sql_string(literal ~ '/*.parquet') ~ ")" -%}
+    {%- set unregistered = run_query("select distinct source_file from " ~ validated ~ " where source_file is not null"
+        ~ " and source_file not in (select source_file from " ~ registry ~ " where source_file is not null)"
+        ~ " and source_file not in (" ~ found_now ~ ") order by source_file").columns[0].values() -%}
+    {%- if not unregistered -%}{{ return('') }}{%- endif -%}
+    {%- set file = unregistered[0] -%}
+    {%- set on_disk = glob_count(duckdb_glob_literal(file)) > 0 -%}
+    {%- set more = unregistered | length - 1 -%}
+    {%- set others = "; and " ~ more ~ " more such file" ~ ('s' if more > 1 else '') if more else '' -%}
+    {%- set why = "a build stored its lines but did not register it: it failed, or did not select int_input_files" ~ others -%}
+    {%- if on_disk -%}
+        {{ exceptions.raise_compiler_error("input file no longer matched by var orders_path: '" ~ file ~ "' (" ~ why
+            ~ "). Point orders_path at it again, or rebuild from the files orders_path matches: dbt build --full-refresh") }}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error("input file gone since a build read it: '" ~ file ~ "' (" ~ why
+        ~ "). Restore it, or rebuild from the files as they are now: dbt build --full-refresh") }}
 {%- endmacro %}
 
 {#- Daily builds (docs/daily_builds.md): on DuckDB a build reads only the files (or a table's

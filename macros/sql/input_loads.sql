@@ -127,5 +127,21 @@
             ~ (" (" ~ notes | join('; ') ~ ")" if notes else '')
             ~ ". Restore it as it was (the same rows with that " ~ column ~ "), or rebuild from the table as it is now: dbt build --full-refresh") }}
     {%- endif -%}
+    {#- A load whose lines a build stored without registering it (check_unregistered_stored_files)
+        and whose rows are gone from the table stops the build too. -#}
+    {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
+    {%- if validated is none -%}{{ return('') }}{%- endif -%}
+    {%- set unregistered = run_query("select distinct source_file from " ~ validated
+        ~ " where starts_with(source_file, " ~ sql_string(orders_table() ~ '@') ~ ")"
+        ~ " and source_file not in (select source_file from " ~ registry ~ " where source_file is not null)"
+        ~ " and source_file not in (select distinct " ~ orders_load_name(load_time) ~ " from " ~ table ~ ")"
+        ~ " order by source_file").columns[0].values() -%}
+    {%- if unregistered -%}
+        {%- set more = unregistered | length - 1 -%}
+        {{ exceptions.raise_compiler_error("input load gone since a build read it: '" ~ unregistered[0]
+            ~ "' (a build stored its lines but did not register it: it failed, or did not select int_input_files"
+            ~ ("; and " ~ more ~ " more such load" ~ ('s' if more > 1 else '') if more else '')
+            ~ "). Restore its rows, or rebuild from the table as it is now: dbt build --full-refresh") }}
+    {%- endif -%}
     {{ return('') }}
 {%- endmacro %}

@@ -257,6 +257,61 @@ def test_a_registered_file_changed_or_gone_stops_the_build(demo, tmp_path):
     assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1001 + 500,)]
 
 
+def test_lines_of_a_file_no_build_registered_stop_the_build_once_the_file_is_gone(demo, tmp_path):
+    """A build can store a file's lines without registering the file: it failed after validation
+    (here the rejected-share gate: day_3 is day_1 three times over, all duplicates), or it did not
+    select int_input_files. The file is then removed. Its stored lines are not the input any
+    more, so the next build stops before writing anything, naming the file, instead of keeping
+    them (they would be in the features and the rejected lines, unlike a build from scratch);
+    --full-refresh builds from the files there are. A file stored that way and still there is
+    read again as a new file: the build equals a build from scratch."""
+    paths = planted_days(demo, tmp_path / "all")
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    glob = demo_vars(arriving / "day_*.parquet")
+    for path in paths[:2]:
+        shutil.copy2(path, arriving / path.name)
+    workdir = tmp_path / "daily"
+    run_dbt(workdir, *FEATURES, vars=glob)
+    stored = "select distinct source_file from int_order_lines_validated order by 1"
+
+    # a build that fails after validation stored day_3's lines
+    bad = arriving / "day_3.parquet"
+    pq.write_table(pa.concat_tables([pq.read_table(paths[0])] * 3), bad)
+    failed = run_dbt(workdir, *FEATURES, vars=glob, check=False)
+    assert failed.returncode != 0 and "max_rejected_line_share" in failed.output, failed.output[-3000:]
+    assert failed.query(stored)[-1] == (str(bad),)
+    assert (str(bad),) not in failed.query("select source_file from int_input_files")
+    narrowed = run_dbt(workdir, *FEATURES, vars=demo_vars(arriving / "day_[12].parquet"), check=False)
+    assert (f"input file no longer matched by var orders_path: '{bad}' (a build stored its lines but did "
+            "not register it") in narrowed.output, narrowed.output[-3000:]
+    bad.unlink()
+    state = ("select (select count(*) from int_order_lines_validated), "
+             "(select count(*) from segment_build_outcomes)")
+    before = failed.query(state)
+    refused = run_dbt(workdir, *FEATURES, vars=glob, check=False)
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.output
+    assert (f"input file gone since a build read it: '{bad}' (a build stored its lines but did not "
+            "register it: it failed, or did not select int_input_files). Restore it, or rebuild "
+            "from the files as they are now: dbt build --full-refresh") in refused.output, refused.output[-3000:]
+    assert refused.query(state) == before
+    rebuilt = run_dbt(workdir, *FEATURES, "--full-refresh", vars=glob)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
+    assert rebuilt.query(VALIDATED) == scratch.query(VALIDATED)
+    assert rebuilt.query(FEATURED) == scratch.query(FEATURED)
+
+    # a build that stores day_3's lines without the registry, day_3 still there: read again
+    shutil.copy2(paths[2], arriving / paths[2].name)
+    run_dbt(workdir, *VALIDATE, vars=glob)
+    assert (str(arriving / paths[2].name),) not in rebuilt.query("select source_file from int_input_files")
+    daily = run_dbt(workdir, *FEATURES, vars=glob)
+    scratch = run_dbt(tmp_path / "scratch_3", *FEATURES, vars=glob)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query(MONTHLY) == scratch.query(MONTHLY)
+
+
 def demo_csv(part: pa.Table, path, encoding: str) -> None:
     """`part` as a canonical CSV in `encoding`."""
     header = ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
@@ -752,6 +807,33 @@ def test_a_changed_load_or_rows_without_loaded_at_stop_the_build(demo, tmp_path)
     rebuilt = run_dbt(workdir, *REGISTER, "--full-refresh", vars=TABLE)
     assert rebuilt.query("select source_file, size_bytes from int_input_files") \
         == [(load_name(days[0]), 1000)]
+    assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1000,)]
+
+
+def test_a_load_no_build_registered_stops_the_build_once_its_rows_are_gone(demo, tmp_path):
+    """As for files (test_lines_of_a_file_no_build_registered_stop_the_build_once_the_file_is_gone):
+    a load stored by a build that failed after validation (the gate: the load repeats day 1's
+    lines), then deleted from the table, stops the next build, naming the load; --full-refresh
+    builds from the table as it is, as a build from scratch does."""
+    workdir = tmp_path / "build"
+    database = workdir / "segmentation.duckdb"
+    days = [datetime(2025, 12, 1), datetime(2025, 12, 2)]
+    insert_load(database, demo.slice(0, 1000), days[0])
+    run_dbt(workdir, *FEATURES, vars=TABLE)
+    insert_load(database, pa.concat_tables([demo.slice(0, 1000)] * 2), days[1])
+    failed = run_dbt(workdir, *FEATURES, vars=TABLE, check=False)
+    assert failed.returncode != 0 and "max_rejected_line_share" in failed.output, failed.output[-3000:]
+    assert failed.query("select distinct source_file from int_order_lines_validated order by 1") \
+        == [(load_name(days[0]),), (load_name(days[1]),)]
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"delete from raw.order_lines where loaded_at = '{days[1]}'")
+    refused = run_dbt(workdir, *FEATURES, vars=TABLE, check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.output
+    assert (f"input load gone since a build read it: '{load_name(days[1])}' (a build stored its lines but "
+            "did not register it: it failed, or did not select int_input_files). Restore its rows, or "
+            "rebuild from the table as it is now: dbt build --full-refresh") in refused.output, refused.output[-3000:]
+    rebuilt = run_dbt(workdir, *FEATURES, "--full-refresh", vars=TABLE)
+    assert rebuilt.query("select distinct source_file from int_order_lines_validated") == [(load_name(days[0]),)]
     assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1000,)]
 
 
