@@ -75,7 +75,7 @@
     {%- set message = '{:.1%}'.format(rejected / total) ~ ' of the ' ~ '{:,}'.format(total) ~ ' order lines ('
         ~ '{:,}'.format(rejected) ~ ') are ' ~ what ~ ', above ' ~ var_name ~ ' = ' ~ limit
         ~ '. Top reasons: ' ~ top | join('; ')
-        ~ '. Example, input line ' ~ example_line ~ (' of ' ~ example_file if example_file else '') ~ ' (' ~ ranked[0][1] ~ '): ' ~ input_line_as_written(example_line, example_file)
+        ~ '. Example, input line ' ~ example_line ~ (' of ' ~ example_file if example_file else '') ~ ' (' ~ ranked[0][1] ~ '): ' ~ input_line_as_written(example_line, example_file, validated)
         ~ '. Every line and its reason is in int_order_lines_validated; if this share is expected, raise the limit, e.g. --vars '
         ~ "'{" ~ var_name ~ ": " ~ ([1.0, ((rejected / total) * 1.2 * 100) | round(0, 'ceil') / 100] | min) ~ "}'." -%}
     {{ return(message) }}
@@ -83,8 +83,9 @@
 
 {#- Input line `line_number` of file `source_file` (numbered as staging numbers it; source_file
     none for a table input) as name=value pairs, each value cut to 60 characters; read only when
-    the gate fails. -#}
-{% macro input_line_as_written(line_number, source_file=none) -%}
+    the gate fails. A daily build reads only its new files: a line of a file an earlier build read
+    is given as `stored` (the validated lines) holds it. -#}
+{% macro input_line_as_written(line_number, source_file=none, stored=none) -%}
     {%- set columns = orders_input_columns() -%}
     {%- set quoted = [] -%}
     {%- for name, type in columns.values() -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
@@ -93,12 +94,21 @@
         ~ input_source_file() ~ " as gate_source_file, "
         ~ quoted | join(', ') ~ " from " ~ orders_relation(numbered=true) ~ ") as numbered where gate_line_number = "
         ~ line_number ~ (" and gate_source_file = " ~ sql_string(source_file) if source_file else '')) -%}
+    {%- set names = [] -%}
+    {%- for name, type in columns.values() -%}{%- do names.append(name) -%}{%- endfor -%}
+    {%- set prefix = '' -%}
+    {%- if found.rows | length == 0 and stored is not none and source_file -%}
+        {%- set names = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price', 'returned_quantity'] -%}
+        {%- set found = run_query("select " ~ names | join(', ') ~ " from " ~ stored ~ " where source_file = "
+            ~ sql_string(source_file) ~ " and source_line_number = " ~ line_number) -%}
+        {%- set prefix = 'as an earlier build stored it, ' -%}
+    {%- endif -%}
     {%- if found.rows | length == 0 -%}{{ return('(not found)') }}{%- endif -%}
     {%- set pairs = [] -%}
-    {%- for name, type in columns.values() -%}
+    {%- for name in names -%}
         {%- set value = found.rows[0][loop.index0] -%}
         {%- set text = 'null' if value is none else "'" ~ (value | string)[:60] ~ ("...'" if (value | string) | length > 60 else "'") -%}
         {%- do pairs.append(name ~ '=' ~ text | replace('\n', ' ') | replace('\r', ' ')) -%}
     {%- endfor -%}
-    {{ return(pairs | join(', ')) }}
+    {{ return(prefix ~ pairs | join(', ')) }}
 {%- endmacro %}

@@ -265,12 +265,7 @@ def test_lines_of_a_file_no_build_registered_stop_the_build_once_the_file_is_gon
     them (they would be in the features and the rejected lines, unlike a build from scratch);
     --full-refresh builds from the files there are. A file stored that way and still there is
     read again as a new file: the build equals a build from scratch."""
-    paths = planted_days(demo, tmp_path / "all")
-    arriving = tmp_path / "exports"
-    arriving.mkdir()
-    glob = demo_vars(arriving / "day_*.parquet")
-    for path in paths[:2]:
-        shutil.copy2(path, arriving / path.name)
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
     workdir = tmp_path / "daily"
     run_dbt(workdir, *FEATURES, vars=glob)
     stored = "select distinct source_file from int_order_lines_validated order by 1"
@@ -280,6 +275,12 @@ def test_lines_of_a_file_no_build_registered_stop_the_build_once_the_file_is_gon
     pq.write_table(pa.concat_tables([pq.read_table(paths[0])] * 3), bad)
     failed = run_dbt(workdir, *FEATURES, vars=glob, check=False)
     assert failed.returncode != 0 and "max_rejected_line_share" in failed.output, failed.output[-3000:]
+    # the gate's example is the first such line in input order, as from scratch: day_2's line 1,
+    # which this build does not read again (it reads day_3 only), given as stored
+    first = pq.read_table(paths[1]).slice(0, 1).to_pylist()[0]
+    assert (f"Example, input line 1 of {arriving / 'day_2.parquet'} (duplicate line): as an earlier build "
+            f"stored it, order_id='{first['order_id']}', customer_id='{first['customer_id']}'"
+            in failed.output), failed.output[-3000:]
     assert failed.query(stored)[-1] == (str(bad),)
     assert (str(bad),) not in failed.query("select source_file from int_input_files")
     narrowed = run_dbt(workdir, *FEATURES, vars=demo_vars(arriving / "day_[12].parquet"), check=False)
@@ -294,7 +295,8 @@ def test_lines_of_a_file_no_build_registered_stop_the_build_once_the_file_is_gon
     assert "Traceback" not in refused.output
     assert (f"input file gone since a build read it: '{bad}' (a build stored its lines but did not "
             "register it: it failed, or did not select int_input_files). Restore it, or rebuild "
-            "from the files as they are now: dbt build --full-refresh") in refused.output, refused.output[-3000:]
+            "from the files as they are now: dbt build --full-refresh") in refused.output, \
+        refused.output[-3000:]
     assert refused.query(state) == before
     rebuilt = run_dbt(workdir, *FEATURES, "--full-refresh", vars=glob)
     scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
@@ -398,6 +400,17 @@ def planted_days(demo: pa.Table, directory) -> list:
     return paths
 
 
+def planted_exports(demo: pa.Table, tmp_path, arrived: int) -> tuple[list, object, dict]:
+    """The four planted day files under tmp_path/all, an exports folder holding the first
+    `arrived` of them, and the vars of a glob of that folder."""
+    paths = planted_days(demo, tmp_path / "all")
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    for path in paths[:arrived]:
+        shutil.copy2(path, arriving / path.name)
+    return paths, arriving, demo_vars(arriving / "day_*.parquet")
+
+
 def planted_parts(demo: pa.Table) -> list[pa.Table]:
     """The demo in four parts by line order, with lines planted across parts: part 2 repeats a
     part 1 line (the later copy is the duplicate); part 3 gives a part 1 order id to another
@@ -461,12 +474,7 @@ def test_a_build_of_part_of_the_dag_does_not_use_an_earlier_builds_touched_lines
     the new file against the whole stored table, and the next build, whose sums must also add
     the customers that build judged, sums them from all their lines. Both equal a build from
     scratch (day_3 gives a day_1 order to another customer, whom the day_2 build did not touch)."""
-    paths = planted_days(demo, tmp_path / "all")
-    arriving = tmp_path / "exports"
-    arriving.mkdir()
-    glob = demo_vars(arriving / "day_*.parquet")
-    for path in paths[:2]:
-        shutil.copy2(path, arriving / path.name)
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
     run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
     shutil.copy2(paths[2], arriving / paths[2].name)
     daily = run_dbt(tmp_path / "daily", "build", "--select", "+int_order_lines_validated", "int_input_files",
@@ -831,9 +839,11 @@ def test_a_load_no_build_registered_stops_the_build_once_its_rows_are_gone(demo,
     assert refused.returncode != 0 and "Traceback" not in refused.output
     assert (f"input load gone since a build read it: '{load_name(days[1])}' (a build stored its lines but "
             "did not register it: it failed, or did not select int_input_files). Restore its rows, or "
-            "rebuild from the table as it is now: dbt build --full-refresh") in refused.output, refused.output[-3000:]
+            "rebuild from the table as it is now: dbt build --full-refresh") in refused.output, \
+        refused.output[-3000:]
     rebuilt = run_dbt(workdir, *FEATURES, "--full-refresh", vars=TABLE)
-    assert rebuilt.query("select distinct source_file from int_order_lines_validated") == [(load_name(days[0]),)]
+    assert rebuilt.query("select distinct source_file from int_order_lines_validated") \
+        == [(load_name(days[0]),)]
     assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1000,)]
 
 
