@@ -12,11 +12,15 @@
 
 with
 
-{#- The lines this build read (a daily build's staging holds only new files' lines), registered
-    once they are validated. #}
--- depends_on: {{ ref('int_order_lines_validated') }}
+{#- The files whose lines validation stored in this same command (judged_at is its start): a
+    daily build's new files (and every file when it reads them all). A command that runs this
+    model without validation (`dbt run --select int_input_files`) registers nothing: a file
+    registered without its lines would never be read. Lines of registered files judged again
+    are left out below. #}
 validated_lines as (
-    select source_file from {{ staged_order_lines() }}
+    select distinct source_file
+    from {{ ref('int_order_lines_validated') }}
+    where judged_at = {{ run_started_timestamp() }}
 ),
 
 file_stats as (

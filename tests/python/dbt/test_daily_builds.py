@@ -206,6 +206,25 @@ def test_each_file_read_is_registered_once_with_the_run_that_first_read_it(demo,
     assert registered(second)["day_3.parquet"] == (*stat_of(paths[2]), second_run)
 
 
+def test_the_registry_run_without_validation_registers_nothing(demo, tmp_path):
+    """`dbt run --select int_input_files` alone, with a new file there: the file is not
+    registered (its lines were not stored), so the next build reads it and equals a build from
+    scratch (before, the file was registered and never read: its lines were missing, and day_1's
+    order that it shares stayed valid)."""
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
+    run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    shutil.copy2(paths[2], arriving / paths[2].name)
+    alone = run_dbt(tmp_path / "daily", "run", "--select", "int_input_files", vars=glob)
+    assert alone.query("select source_file from int_input_files order by 1") \
+        == [(str(arriving / path.name),) for path in paths[:2]]
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query(REGISTRY.replace("first_read_in_run, first_read_at", "1")) \
+        == scratch.query(REGISTRY.replace("first_read_in_run, first_read_at", "1"))
+
+
 def test_a_registered_file_changed_or_gone_stops_the_build(demo, tmp_path):
     """A registered file rewritten (other size; same size, other mtime) or deleted stops the next
     build before it writes anything, with one line naming the file; --full-refresh rebuilds
