@@ -866,6 +866,23 @@ def test_a_load_no_build_registered_stops_the_build_once_its_rows_are_gone(demo,
     assert rebuilt.query("select count(*) from int_order_lines_validated") == [(1000,)]
 
 
+def test_the_registry_run_without_validation_registers_no_load(demo, tmp_path):
+    """As for files (test_the_registry_run_without_validation_registers_nothing): a new load in
+    the table, `dbt run --select int_input_files` alone registers nothing, and the next build
+    reads the load."""
+    workdir = tmp_path / "build"
+    database = workdir / "segmentation.duckdb"
+    days = [datetime(2025, 12, 1), datetime(2025, 12, 2)]
+    insert_load(database, demo.slice(0, 1000), days[0])
+    run_dbt(workdir, *REGISTER, vars=TABLE)
+    insert_load(database, demo.slice(1000, 500), days[1])
+    alone = run_dbt(workdir, "run", "--select", "int_input_files", vars=TABLE)
+    assert alone.query("select source_file from int_input_files") == [(load_name(days[0]),)]
+    daily = run_dbt(workdir, *REGISTER, vars=TABLE)
+    assert daily.query("select source_file, count(*) from int_order_lines_validated group by 1 order by 1") \
+        == [(load_name(days[0]), 1000), (load_name(days[1]), 500)]
+
+
 def test_a_file_with_a_loaded_at_column_reads_it_as_any_other_column(demo, tmp_path):
     """loaded_at means a load only in a DuckDB table input: in a file it is one more column, so
     two lines that differ only there are two lines, and source_file is the file."""
