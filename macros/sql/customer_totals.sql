@@ -10,10 +10,23 @@
     customers whose lines are gone must go too). -#}
 {% macro customer_totals_as_of(relation) -%}
     {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {#- rows summed by the model's SQL as it was (before the user edited it), or stored by a
+        version without the column: every customer is summed again -#}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'summed_by' not in columns -%}{{ return(none) }}{%- endif -%}
     {%- set row = run_query("select (select max(totals_as_of) from " ~ relation ~ "),"
-        ~ " (select min(judged_at) from " ~ ref('int_order_lines_validated') ~ ")").rows[0] -%}
-    {%- if row[0] is none or row[1] is none or row[1] > row[0] -%}{{ return(none) }}{%- endif -%}
+        ~ " (select min(judged_at) from " ~ ref('int_order_lines_validated') ~ "),"
+        ~ " (select count(*) from " ~ relation ~ " where summed_by is distinct from " ~ customer_totals_summed_by() ~ ")").rows[0] -%}
+    {%- if row[0] is none or row[1] is none or row[1] > row[0] or row[2] > 0 -%}{{ return(none) }}{%- endif -%}
     {{ return(row[0].strftime("%Y-%m-%d %H:%M:%S.%f")) }}
+{%- endmacro %}
+
+{#- What a per-customer totals row was summed by, as a string literal: a hash of the model's
+    file and the macros it calls (code_checksum; the column summed_by). A stored row under
+    another one was summed by code the user has since edited, so the next build sums every
+    customer again (customer_totals_as_of). -#}
+{% macro customer_totals_summed_by() -%}
+    '{{ code_checksum(model) }}'
 {%- endmacro %}
 
 {#- The pre-hook of int_customer_order_totals: the customers summed again leave the table first
@@ -38,12 +51,14 @@
 
 {#- The configuration of a per-customer totals table (int_customer_order_totals,
     int_customer_monthly_totals): incremental under daily builds, each build appending the
-    customers it sums again after replace_customer_totals removed their rows. -#}
+    customers it sums again after replace_customer_totals removed their rows. A column added or
+    removed is an edit of the model, so every row is summed again and the table takes the
+    model's columns (sync_all_columns). -#}
 {% macro customer_totals_config() -%}
     {{ config(
         materialized=('incremental' if daily_builds_enabled() else 'table'),
         incremental_strategy='append',
-        on_schema_change='fail',
+        on_schema_change='sync_all_columns',
         pre_hook="{{ replace_customer_totals() }}",
     ) }}
 {%- endmacro %}

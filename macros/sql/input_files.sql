@@ -215,11 +215,11 @@
 {%- endmacro %}
 
 {#- What decides a stored line's verdict besides its file, as a hash: the code of the staging
-    models and of validation (dbt's checksums of their files), the seed validation reads, and the
-    vars that say how to read the input. Registered with each file (int_input_files); a registry
-    row under another hash means stored verdicts may not be the ones a build from scratch gives
-    now, so that build reads every file again (orders_new_files). Macros are not in dbt's graph:
-    after editing a macro that staging or validation calls, run --full-refresh. -#}
+    models and of validation (their files and the macros they call: code_checksum), the seed
+    validation reads, and the vars that say how to read the input. Registered with each file
+    (int_input_files); a registry row under another hash means stored verdicts may not be the
+    ones a build from scratch gives now, so that build reads every file again
+    (orders_new_files). -#}
 {% macro input_rules_fingerprint() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set parts = [] -%}
@@ -228,7 +228,7 @@
             and ('staging' in node.fqn or node.name == 'int_order_lines_validated') -%}
         {%- set rule_seed = node.resource_type == 'seed' and node.name == 'non_product_stock_codes' -%}
         {%- if node.package_name == project_name and (reads_input or rule_seed) -%}
-            {%- do parts.append(node.unique_id ~ '=' ~ node.checksum.checksum) -%}
+            {%- do parts.append(node.unique_id ~ '=' ~ (code_checksum(node) if reads_input else node.checksum.checksum)) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for name in ['orders_format', 'orders_csv_delimiter', 'orders_csv_quote', 'orders_csv_escape', 'orders_encoding'] -%}

@@ -45,8 +45,10 @@
     {{ return(stored | sort == wanted | sort) }}
 {%- endmacro %}
 
-{#- Var segmentation_features as scoring reads it, as a SQL string literal: the scores stored
-    under another value are not kept. -#}
+{#- Var segmentation_features as scoring reads it, and a hash of the scoring model's file and
+    the macros it calls (code_checksum), as a SQL string literal: the scores stored under another
+    value (other features, or computed by code the user has since edited) are not kept. -#}
 {% macro scoring_spec() -%}
-    '{{ tojson(model_features(), sort_keys=true) | replace("'", "''") }}'
+    {%- set spec = {'features': model_features(), 'code': code_checksum(model)} -%}
+    '{{ tojson(spec, sort_keys=true) | replace("'", "''") }}'
 {%- endmacro %}

@@ -20,7 +20,8 @@ final as (
         customer_id,
         cast({{ dbt.date_trunc('month', 'ordered_at') }} as date) as order_month,
         cast(sum(line_value) as decimal(38, 4)) as net_value,
-        {{ run_started_timestamp() }} as totals_as_of
+        {{ run_started_timestamp() }} as totals_as_of,
+        cast({{ customer_totals_summed_by() }} as {{ dbt.type_string() }}) as summed_by
     from order_lines
     group by 1, 2
 )

@@ -29,7 +29,8 @@ final as (
         min(case when not is_return_line then ordered_at end) as first_ordered_at,
         max(case when not is_return_line then ordered_at end) as last_ordered_at,
         max(ordered_at) as last_line_at,
-        {{ run_started_timestamp() }} as totals_as_of
+        {{ run_started_timestamp() }} as totals_as_of,
+        cast({{ customer_totals_summed_by() }} as {{ dbt.type_string() }}) as summed_by
     from order_lines
     group by customer_id
 )

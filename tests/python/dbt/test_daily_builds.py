@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, dbt_command, run_dbt
+from conftest import ROOT, dbt_command, project_copy, run_dbt
 from segmentation.demo.data import generate
 
 # Staging, validation and their tests: what reading the files decides, without the segmentation.
@@ -1175,3 +1175,101 @@ def test_files_arriving_out_of_name_order_are_judged_in_name_order(demo, tmp_pat
     assert daily.query(verdict.format("day_2.parquet", 1)) == [("duplicate line",)]
     assert daily.query(verdict.format("day_1.parquet", 10)) == [(None,)]
     assert daily.query(verdict.format("day_1.parquet", 6)) == [("order_id used by more than one customer",)]
+
+
+# A user's edits of the code whose rows a daily build keeps: "orders" counting order lines,
+# revenue per quarter, model space in half units (a macro scoring calls). Each changes the rows
+# of customers no new line touches (none changes a model feature, or every score would be
+# computed again anyway).
+KEPT_ROW_EDITS = {
+    "models/intermediate/int_customer_order_totals.sql": (
+        "count(distinct case when not is_return_line then order_id end) as orders",
+        "count(case when not is_return_line then order_id end) as orders"),
+    "models/intermediate/int_customer_monthly_totals.sql": (
+        "dbt.date_trunc('month', 'ordered_at')", "dbt.date_trunc('quarter', 'ordered_at')"),
+    "macros/sql/feature_transforms.sql": (
+        "/ {{ params }}.{{ feature.name }}__scale", "/ (2 * {{ params }}.{{ feature.name }}__scale)"),
+}
+NO_UNIT_TESTS = ("--exclude", "test_type:unit")
+
+
+def test_an_edited_model_whose_rows_a_daily_build_keeps_is_computed_again_for_everyone(demo, tmp_path):
+    """The customer totals and score mode's scores keep the rows of the customers a day does not
+    touch, computed by the code as it was. After the user edits that code (day 3), adds a
+    column to the totals (day 4; the monthly totals there as an older version stored them,
+    without the column that says what summed them), the next plain build computes every row
+    with the code as it is, as a build from scratch does; a build after that keeps rows again
+    (day 5). (The unit tests of the edited definitions, which a user would update with them, are
+    left out.)"""
+    project = project_copy(tmp_path)
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
+    score = {**glob, "segmentation_mode": "score"}
+    workdir = tmp_path / "daily"
+
+    def edit(name: str, old: str, new: str) -> None:
+        model = project / name
+        assert old in model.read_text(), name
+        model.write_text(model.read_text().replace(old, new))
+
+    def by_name(run, table: str) -> list:
+        """The table's rows, its columns in name order (a column added to a stored table comes last)."""
+        columns = run.query(f"select column_name from information_schema.columns where table_name='{table}'")
+        names = sorted(name for (name,) in columns if name != "totals_as_of")
+        return run.query(f"select {', '.join(names)} from {table} order by all")
+
+    def equals_scratch(daily) -> None:
+        scratch = run_dbt(tmp_path / "scratch", *FEATURES, *NO_UNIT_TESTS, "--full-refresh", vars=glob,
+                          project=project)
+        for table in ("int_customer_order_totals", "int_customer_monthly_totals", "int_customers_featurized"):
+            assert by_name(daily, table) == by_name(scratch, table), table
+
+    run_dbt(workdir, "build", vars=glob, project=project)
+    for name, (old, new) in KEPT_ROW_EDITS.items():
+        edit(name, old, new)
+    shutil.copy2(paths[2], arriving / paths[2].name)
+    daily = run_dbt(workdir, "build", *NO_UNIT_TESTS, vars=score, project=project)
+    equals_scratch(daily)
+    scored = daily.query(SCORES)
+    assert scored == run_dbt(workdir, "build", "--select", "int_customers_scored", "--full-refresh",
+                             vars=score, project=project).query(SCORES)
+
+    edit("models/intermediate/int_customer_order_totals.sql", "as distinct_products,",
+         "as distinct_products,\n        max(quantity) as largest_line_units,")
+    with duckdb.connect(str(daily.db)) as con:
+        con.execute("alter table int_customer_monthly_totals drop column summed_by")
+    shutil.copy2(paths[3], arriving / paths[3].name)
+    daily = run_dbt(workdir, *FEATURES, *NO_UNIT_TESTS, vars=glob, project=project)
+    equals_scratch(daily)
+    assert daily.query("select count(largest_line_units) = count(*) from int_customer_order_totals") \
+        == [(True,)]
+    assert daily.query("select count(distinct summed_by) from int_customer_monthly_totals") == [(1,)]
+
+    new_order = demo.slice(0, 1).set_column(0, "order_id", pa.array(["O77777777"]))
+    pq.write_table(new_order, arriving / "day_5.parquet")
+    daily = run_dbt(workdir, *FEATURES, *NO_UNIT_TESTS, vars=glob, project=project)
+    for table in ("int_customer_order_totals", "int_customer_monthly_totals"):
+        latest = f"(select max(totals_as_of) from {table})"
+        assert daily.query(f"select count(*) filter (where totals_as_of = {latest}) < count(*) from {table}")\
+            == [(True,)], table
+    equals_scratch(daily)
+
+
+def test_an_edited_macro_of_staging_makes_the_build_read_every_file_again(demo, tmp_path):
+    """The macros staging and validation call are part of the rules stored lines were read and
+    judged under: after the user edits one (here ids read in lower case, so stored lines would
+    keep "C..." while new ones say "c..."), the next build reads and judges every file again, as
+    from scratch."""
+    project = project_copy(tmp_path)
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=3)
+    run_dbt(tmp_path / "daily", *REGISTER, vars=glob, project=project)
+    macros = project / "macros" / "sql" / "parse_values.sql"
+    as_read = "then {{ trim_whitespace(expression) }}"
+    assert as_read in macros.read_text()
+    macros.write_text(macros.read_text().replace(as_read, "then lower({{ trim_whitespace(expression) }})"))
+    shutil.copy2(paths[3], arriving / paths[3].name)
+    daily = run_dbt(tmp_path / "daily", *REGISTER, vars=glob, project=project)
+    scratch = run_dbt(tmp_path / "scratch", *REGISTER, vars=glob, project=project)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query("select count(*) from int_order_lines_validated where customer_id like 'C%'") == [(0,)]
+    staged = daily.query("select distinct source_file from staging.stg_canonical__order_lines order by 1")
+    assert staged == [(str(arriving / path.name),) for path in paths]
