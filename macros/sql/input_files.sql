@@ -36,11 +36,104 @@
 
 {% macro duckdb__input_file_stats() -%}
     {%- if var('orders_table') -%}{{ return(input_load_stats()) }}{%- endif -%}
+    {{ duckdb_file_stats(orders_read_path().path) }}
+{%- endmacro %}
+
+{#- The size and modification time (UTC) of the files a DuckDB glob matches, as a query of
+    (source_file, size_bytes, modified_at). -#}
+{% macro duckdb_file_stats(pattern) -%}
     select
         filename as source_file,
         size as size_bytes,
         timezone('UTC', last_modified) as modified_at
-    from read_blob({{ sql_string(orders_read_path().path) }})
+    from read_blob({{ sql_string(pattern) }})
+{%- endmacro %}
+
+{#- Where on-run-start keeps the size and modification time of the input files as the build
+    found them, before it reads them (snapshot_input_files). -#}
+{% macro input_files_at_start_relation() -%}
+    {{ return(api.Relation.create(database=(target.database or none), schema=target.schema, identifier='input_files_at_start')) }}
+{%- endmacro %}
+
+{#- on-run-start, after the guard: the files var orders_path matches, with their size and
+    modification time before the build reads any of them, and this invocation's id. The registry
+    records these (input_file_stats_before_read), and the gate gate_input_files_unchanged stops
+    the build when one has changed since: a file still being written when the build read it
+    would otherwise be registered complete while part of its lines were read, and the rest never
+    would be. Only for file input on DuckDB; nothing when orders_path matches no file (staging
+    says so). Plain queries only: dbt rolls back what the hooks write once a transaction is
+    open, and introspection (get_columns_in_relation) opens one. -#}
+{% macro snapshot_input_files() -%}
+    {%- if not execute or flags.WHICH not in ['build', 'run', 'test'] or var('orders_table')
+        or not input_files_are_registered() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set files = duckdb_orders_files(orders_path()) -%}
+    {%- if files is none -%}{{ return('') }}{%- endif -%}
+    {%- do run_query("create or replace table " ~ input_files_at_start_relation() ~ " as select *, '"
+        ~ invocation_id ~ "' as taken_in_run from (" ~ duckdb_file_stats(files.path) ~ ")") -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#- The input files' size and modification time as this build found them before reading them
+    (snapshot_input_files), as a query of (source_file, size_bytes, modified_at); as they are
+    now where this invocation took no snapshot (a table input, or orders_path matched nothing
+    then). -#}
+{% macro input_file_stats_before_read() -%}
+    {%- set snapshot = input_files_at_start_relation() -%}
+    {%- if execute and adapter.get_relation(snapshot.database, snapshot.schema, snapshot.identifier) is not none
+        and run_query("select count(*) from " ~ snapshot ~ " where taken_in_run = '" ~ invocation_id ~ "'").rows[0][0] > 0 -%}
+    select source_file, size_bytes, modified_at from {{ snapshot }} where taken_in_run = '{{ invocation_id }}'
+    {%- else -%}
+    {{ input_file_stats() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The gate gate_input_files_unchanged: a message naming the first input file whose size or
+    modification time changed since the build found it (snapshot_input_files), counting the
+    others; empty when none did, or when no snapshot was taken. -#}
+{% macro input_files_changed_during_build() -%}
+    {%- set snapshot = input_files_at_start_relation() -%}
+    {%- if not execute or adapter.get_relation(snapshot.database, snapshot.schema, snapshot.identifier) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set files = run_query("select source_file, size_bytes, modified_at from " ~ snapshot
+        ~ " where taken_in_run = '" ~ invocation_id ~ "' order by source_file").rows -%}
+    {%- if not files -%}{{ return('') }}{%- endif -%}
+    {%- set problems = file_changes(files) -%}
+    {%- if not problems -%}{{ return('') }}{%- endif -%}
+    {%- set kind, file, detail = problems[0] -%}
+    {%- set detail = detail or 'deleted' -%}
+    {%- set more = "; and " ~ (problems | length - 1) ~ " more file" ~ ('s' if problems | length > 2 else '') if problems | length > 1 else '' -%}
+    {{ return("input file changed while this build read it: '" ~ file ~ "' (" ~ detail ~ more ~ "), so its lines may be part of it."
+        ~ " Nothing was segmented or published, and no file this build read is registered: the next build reads them again."
+        ~ " Run it once the file is complete (write each export under a temporary name, then rename it).") }}
+{%- endmacro %}
+
+{#- The files of `files` (rows of name, size in bytes, modification time in UTC) that are gone or
+    whose size or time differs now, each as [kind, name, detail]: kind 'gone' (detail none) or
+    'changed' (detail "size a -> b bytes" or "modified t -> u UTC"). The check_input_files guard
+    and gate_input_files_unchanged. -#}
+{% macro file_changes(files) -%}
+    {%- set literals = [] -%}
+    {%- for file in files -%}{%- do literals.append(sql_string(duckdb_glob_literal(file[0]))) -%}{%- endfor -%}
+    {%- set found = {} -%}
+    {%- for row in run_query("select filename, size, timezone('UTC', last_modified) from read_blob(["
+        ~ literals | join(', ') ~ "])").rows -%}
+        {%- do found.update({row[0]: row}) -%}
+    {%- endfor -%}
+    {%- set problems = [] -%}
+    {%- for file, size, modified_at in files -%}
+        {%- set now = found.get(file) -%}
+        {%- if now is none -%}
+            {%- do problems.append(["gone", file, none]) -%}
+        {%- elif now[1] | int != size | int -%}
+            {%- do problems.append(["changed", file, "size " ~ "{:,}".format(size | int) ~ " -> " ~ "{:,}".format(now[1] | int) ~ " bytes"]) -%}
+        {%- elif now[2] != modified_at -%}
+            {%- do problems.append(["changed", file, "modified " ~ modified_at ~ " -> " ~ now[2] ~ " UTC"]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(problems) }}
 {%- endmacro %}
 
 {#- A file name as a DuckDB glob that matches that file only ([x] is the character x). -#}
@@ -71,24 +164,7 @@
         ~ " where source_file = " ~ sql_string(path) ~ " or source_file glob " ~ sql_string(path)
         ~ " or source_file glob " ~ sql_string(path ~ '/*.parquet') ~ " order by source_file").rows -%}
     {%- if not files -%}{{ return(check_unregistered_stored_files(registry, path)) }}{%- endif -%}
-    {%- set literals = [] -%}
-    {%- for file in files -%}{%- do literals.append(sql_string(duckdb_glob_literal(file[0]))) -%}{%- endfor -%}
-    {%- set found = {} -%}
-    {%- for row in run_query("select filename, size, timezone('UTC', last_modified) from read_blob(["
-        ~ literals | join(', ') ~ "])").rows -%}
-        {%- do found.update({row[0]: row}) -%}
-    {%- endfor -%}
-    {%- set problems = [] -%}
-    {%- for file, size, modified_at in files -%}
-        {%- set now = found.get(file) -%}
-        {%- if now is none -%}
-            {%- do problems.append(["gone", file, none]) -%}
-        {%- elif now[1] | int != size | int -%}
-            {%- do problems.append(["changed", file, "size " ~ "{:,}".format(size | int) ~ " -> " ~ "{:,}".format(now[1] | int) ~ " bytes"]) -%}
-        {%- elif now[2] != modified_at -%}
-            {%- do problems.append(["changed", file, "modified " ~ modified_at ~ " -> " ~ now[2] ~ " UTC"]) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set problems = file_changes(files) -%}
     {%- if problems -%}
         {%- set kind, file, detail = problems[0] -%}
         {%- set notes = [detail] if detail else [] -%}

@@ -75,16 +75,24 @@
     {{ return({'path': path, 'one_file': not modules.re.search('[*?\\[{]', path), 'sql': sql_string(path)}) }}
 {%- endmacro %}
 
-{% macro duckdb__orders_read_path(path) -%}
+{#- The files var orders_path names on DuckDB, as {'path': a DuckDB glob, 'one_file': bool}; none
+    when it matches no file. -#}
+{% macro duckdb_orders_files(path) -%}
     {#- DuckDB's glob reads [x] as the character x: escaping every glob character makes a literal. -#}
     {%- set literal = duckdb_glob_literal(path) -%}
     {%- if literal != path and glob_count(literal) == 1 -%}
-        {%- set found = {'path': literal, 'one_file': true} -%}
+        {{ return({'path': literal, 'one_file': true}) }}
     {%- elif glob_count(path) > 0 -%}
-        {%- set found = {'path': path, 'one_file': literal == path} -%}
+        {{ return({'path': path, 'one_file': literal == path}) }}
     {%- elif path.endswith('.parquet') and glob_count(literal ~ '/*.parquet') > 0 -%}
-        {%- set found = {'path': literal ~ '/*.parquet', 'one_file': false} -%}
-    {%- else -%}
+        {{ return({'path': literal ~ '/*.parquet', 'one_file': false}) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro duckdb__orders_read_path(path) -%}
+    {%- set found = duckdb_orders_files(path) -%}
+    {%- if found is none -%}
         {{ exceptions.raise_compiler_error("orders file not found: '" ~ path ~ "' (var orders_path; a relative path is read from the directory dbt runs in). Run `make build` to generate the demo data, or pass --vars '{orders_path: <your file>}'.") }}
     {%- endif -%}
     {%- set bytes = run_query("select coalesce(sum(size), 0) from read_blob(" ~ sql_string(found.path) ~ ")").columns[0].values()[0] -%}

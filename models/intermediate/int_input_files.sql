@@ -1,10 +1,11 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
           pre_hook="{{ replace_rows_unless_daily() }}") }}
 {#- The registry of the input files builds have read: each file once, with its size and
-    modification time when the build that first read it registered it. Built after validation
+    modification time as the build that first read it found them before reading any file
+    (snapshot_input_files, on-run-start: a file changed after that does not match its row,
+    and gate_input_files_unchanged stops that build before this model). Built after validation
     (the ref below), so only files whose lines were read are registered: a file that arrived
-    mid-build is left for the next build. (Size and time are taken here, after the read: a
-    file rewritten between the read and this model gets its new size and time.) Registered
+    mid-build is left for the next build. Registered
     files are never updated here; the guard check_input_files stops a build when one has
     changed, and --full-refresh rebuilds this table from the files read then. Each row also
     records the rules the file's lines were judged under (input_rules_fingerprint). No rows for a
@@ -25,7 +26,7 @@ validated_lines as (
 
 file_stats as (
     {%- if input_files_are_registered() %}
-    {{ input_file_stats() }}
+    {{ input_file_stats_before_read() }}
     {%- else %}
     {{ default__input_file_stats() }}
     {%- endif %}

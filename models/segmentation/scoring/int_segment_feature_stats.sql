@@ -26,38 +26,67 @@ feature_names as (
     {%- endfor %}
 ),
 
--- One row per customer and feature.
-feature_values as {{ not_materialized() }} (
+-- One row per customer: every feature in the type its statistics are computed in.
+feature_values as (
     select
-        customers.segment_id,
-        feature_names.feature_number,
-        case feature_names.feature_number
-            {%- for feature in features %}
-            when {{ loop.index }} then cast({{ feature }} as double)
-            {%- endfor %}
-        end as feature_value
+        segment_id,
+        {%- for feature in features %}
+        cast({{ feature }} as double) as {{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from customers
-    cross join feature_names
+),
+
+-- Per segment, and over all customers where is_overall is 1: one column per feature.
+means_by_feature as (
+    select
+        segment_id,
+        grouping(segment_id) as is_overall,
+        {%- for feature in features %}
+        {{ exact_avg(feature) }} as {{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from feature_values
+    group by rollup(segment_id)
 ),
 
 means as (
-    {#- Per segment, and over all customers where grouping(segment_id) is 1; without the rollup's
-        grand total over every feature. -#}
+    {%- for feature in features %}
+    select {{ loop.index }} as feature_number, segment_id, is_overall, {{ feature }} as mean_value
+    from means_by_feature
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+),
+
+-- Each feature's values counted per segment in one pass over the customers, a grouping set
+-- per feature (one row per customer and feature, 110M at 10M customers, grouped was slower).
+value_counts_by_set as (
     select
-        feature_number,
         segment_id,
-        grouping(segment_id) as is_overall,
-        {{ exact_avg('feature_value') }} as mean_value
+        case
+            {%- for feature in features %}
+            when grouping({{ feature }}) = 0 then {{ loop.index }}
+            {%- endfor %}
+        end as feature_number,
+        case
+            {%- for feature in features %}
+            when grouping({{ feature }}) = 0 then {{ feature }}
+            {%- endfor %}
+        end as feature_value,
+        count(*) as value_count
     from feature_values
-    group by rollup(feature_number, segment_id)
-    having grouping(feature_number) = 0
+    -- sqlfluff's DuckDB dialect cannot parse grouping sets
+    -- noqa: disable=PRS
+    group by grouping sets (
+        {%- for feature in features %}
+        (segment_id, {{ feature }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+    -- noqa: enable=PRS
 ),
 
 value_counts as (
-    select feature_number, segment_id, feature_value, count(*) as value_count
-    from feature_values
+    select feature_number, segment_id, feature_value, value_count
+    from value_counts_by_set
     where feature_value is not null
-    group by feature_number, segment_id, feature_value
 ),
 
 histograms as (

@@ -1102,6 +1102,15 @@ def test_a_daily_score_build_scores_only_changed_customers_and_equals_scoring_ev
     upgraded = run_dbt(workdir, "build", vars=score)
     assert upgraded.query(SCORES) == refit
 
+    # the uniqueness test checks the rows the latest build scored: one scored twice fails it
+    with duckdb.connect(str(upgraded.db)) as con:
+        con.execute("insert into int_customers_scored select * from int_customers_scored "
+                    f"where customer_id = '{steady}'")
+    checked = run_dbt(workdir, "test", "--select", "int_customers_scored", vars=score, check=False)
+    assert checked.returncode != 0
+    assert "FAIL 1 unique_combination_of_columns_int_customers_scored_customer_id" in checked.output, \
+        checked.output[-3000:]
+
 
 def test_a_daily_build_lowers_duckdbs_memory_limit_unless_the_user_set_it(demo, tmp_path, monkeypatch):
     """A build on a warehouse that has read files before runs with memory_limit 3GB (macro
@@ -1273,3 +1282,35 @@ def test_an_edited_macro_of_staging_makes_the_build_read_every_file_again(demo, 
     assert daily.query("select count(*) from int_order_lines_validated where customer_id like 'C%'") == [(0,)]
     staged = daily.query("select distinct source_file from staging.stg_canonical__order_lines order by 1")
     assert staged == [(str(arriving / path.name),) for path in paths]
+
+
+def test_a_file_written_while_the_build_reads_it_is_read_again_by_the_next_build(demo, tmp_path):
+    """An export still being written when a build reads it: the build read day_3 with half its
+    lines, and the writer finished before the registry was written (here a post-hook of
+    validation writes the whole file). The build stops right after validation with one line
+    naming the file, registers nothing and publishes nothing; the next build reads day_3 again,
+    whole, and equals a build from scratch."""
+    project = project_copy(tmp_path)
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
+    run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    day_3 = arriving / paths[2].name
+    whole = pq.read_table(paths[2])
+    pq.write_table(whole.slice(0, whole.num_rows // 2), day_3)
+    models = project / "models" / "intermediate" / "_intermediate__models.yml"
+    entry = "  - name: int_order_lines_validated\n"
+    finish = (f"    config: {{post_hook: \"copy (select * from read_parquet('{paths[2]}')) "
+              f"to '{day_3}' (format parquet)\"}}\n")
+    models.write_text(models.read_text().replace(entry, entry + finish))
+    stopped = run_dbt(tmp_path / "daily", "build", vars=glob, project=project, check=False)
+    assert stopped.returncode != 0
+    message = f"input file changed while this build read it: '{day_3}' (size "
+    assert message in stopped.output, stopped.output[-3000:]
+    assert "Traceback" not in stopped.output
+    assert stopped.query("select count(*) from int_input_files where source_file like '%day_3%'") == [(0,)]
+    assert not (tmp_path / "daily" / "published").exists()
+    models.write_text(models.read_text().replace(finish, ""))
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob, project=project)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query("select count(*) from int_input_files") == [(3,)]
