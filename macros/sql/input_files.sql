@@ -56,22 +56,31 @@
 {%- endmacro %}
 
 {#- on-run-start, after the guard: the files var orders_path matches, with their size and
-    modification time before the build reads any of them, and this invocation's id. The registry
+    modification time before the build reads any of them (for a table input with loaded_at, the
+    loads it reads, with their row counts: input_load_stats), this invocation's id in each row
+    and as the table's comment. The build reads only these (files_found_at_start,
+    orders_loads_filter: one that arrives while it runs is the next build's), the registry
     records these (input_file_stats_before_read), and the gate gate_input_files_unchanged stops
     the build when one has changed since: a file still being written when the build read it
     would otherwise be registered complete while part of its lines were read, and the rest never
-    would be. Only for file input on DuckDB; nothing when orders_path matches no file (staging
-    says so). Plain queries only: dbt rolls back what the hooks write once a transaction is
-    open, and introspection (get_columns_in_relation) opens one. -#}
+    would be. Only on DuckDB; nothing when orders_path matches no file (staging says so). Plain
+    queries only: dbt rolls back what the hooks write once a transaction is open, and
+    introspection (get_columns_in_relation) opens one. -#}
 {% macro snapshot_input_files() -%}
-    {%- if not execute or flags.WHICH not in ['build', 'run', 'test'] or var('orders_table')
-        or not input_files_are_registered() -%}
+    {%- if not execute or flags.WHICH not in ['build', 'run', 'test'] or not input_files_are_registered() -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set files = duckdb_orders_files(orders_path()) -%}
-    {%- if files is none -%}{{ return('') }}{%- endif -%}
-    {%- do run_query("create or replace table " ~ input_files_at_start_relation() ~ " as select *, '"
-        ~ invocation_id ~ "' as taken_in_run from (" ~ duckdb_file_stats(files.path) ~ ")") -%}
+    {%- if var('orders_table') -%}
+        {%- set stats = input_load_stats() -%}
+    {%- else -%}
+        {%- set files = duckdb_orders_files(orders_path()) -%}
+        {%- if files is none -%}{{ return('') }}{%- endif -%}
+        {%- set stats = duckdb_file_stats(files.path) -%}
+    {%- endif -%}
+    {%- set snapshot = input_files_at_start_relation() -%}
+    {%- do run_query("create or replace table " ~ snapshot ~ " as select *, '" ~ invocation_id
+        ~ "' as taken_in_run from (" ~ stats ~ ")") -%}
+    {%- do run_query("comment on table " ~ snapshot ~ " is '" ~ invocation_id ~ "'") -%}
     {{ return('') }}
 {%- endmacro %}
 
@@ -80,34 +89,45 @@
     now where this invocation took no snapshot (a table input, or orders_path matched nothing
     then). -#}
 {% macro input_file_stats_before_read() -%}
-    {%- set snapshot = input_files_at_start_relation() -%}
-    {%- if execute and adapter.get_relation(snapshot.database, snapshot.schema, snapshot.identifier) is not none
-        and run_query("select count(*) from " ~ snapshot ~ " where taken_in_run = '" ~ invocation_id ~ "'").rows[0][0] > 0 -%}
-    select source_file, size_bytes, modified_at from {{ snapshot }} where taken_in_run = '{{ invocation_id }}'
+    {%- if input_files_at_start_rows() is not none -%}
+    select source_file, size_bytes, modified_at from {{ input_files_at_start_relation() }} where taken_in_run = '{{ invocation_id }}'
     {%- else -%}
     {{ input_file_stats() }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- This invocation's rows of the snapshot (source_file, size_bytes, modified_at, in name
+    order; a list, empty when a daily build found no new load), or none when it took none (not
+    a build, run or test; Spark). The table's comment names the invocation that took it: read
+    from the catalog, not dbt's cache of relations, which on a warehouse's first build does not
+    know the table the hook created. -#}
+{% macro input_files_at_start_rows() -%}
+    {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
+    {%- set snapshot = input_files_at_start_relation() -%}
+    {%- set taken = run_query("select comment from duckdb_tables() where schema_name = " ~ sql_string(snapshot.schema)
+        ~ " and table_name = " ~ sql_string(snapshot.identifier)
+        ~ (" and database_name = " ~ sql_string(snapshot.database) if snapshot.database else '')).rows -%}
+    {%- if not taken or taken[0][0] != invocation_id -%}{{ return(none) }}{%- endif -%}
+    {{ return(run_query("select source_file, size_bytes, modified_at from " ~ snapshot ~ " order by source_file").rows | list) }}
 {%- endmacro %}
 
 {#- The gate gate_input_files_unchanged: a message naming the first input file whose size or
     modification time changed since the build found it (snapshot_input_files), counting the
     others; empty when none did, or when no snapshot was taken. -#}
 {% macro input_files_changed_during_build() -%}
-    {%- set snapshot = input_files_at_start_relation() -%}
-    {%- if not execute or adapter.get_relation(snapshot.database, snapshot.schema, snapshot.identifier) is none -%}
-        {{ return('') }}
-    {%- endif -%}
-    {%- set files = run_query("select source_file, size_bytes, modified_at from " ~ snapshot
-        ~ " where taken_in_run = '" ~ invocation_id ~ "' order by source_file").rows -%}
+    {%- set files = input_files_at_start_rows() -%}
     {%- if not files -%}{{ return('') }}{%- endif -%}
-    {%- set problems = file_changes(files) -%}
+    {%- set what = 'load' if var('orders_table') else 'file' -%}
+    {%- set problems = load_changes(files) if var('orders_table') else file_changes(files) -%}
     {%- if not problems -%}{{ return('') }}{%- endif -%}
     {%- set kind, file, detail = problems[0] -%}
-    {%- set detail = detail or 'deleted' -%}
-    {%- set more = "; and " ~ (problems | length - 1) ~ " more file" ~ ('s' if problems | length > 2 else '') if problems | length > 1 else '' -%}
-    {{ return("input file changed while this build read it: '" ~ file ~ "' (" ~ detail ~ more ~ "), so its lines may be part of it."
-        ~ " Nothing was segmented or published, and no file this build read is registered: the next build reads them again."
-        ~ " Run it once the file is complete (write each export under a temporary name, then rename it).") }}
+    {%- set detail = detail or ('deleted' if what == 'file' else 'rows gone') -%}
+    {%- set more = "; and " ~ (problems | length - 1) ~ " more " ~ what ~ ('s' if problems | length > 2 else '') if problems | length > 1 else '' -%}
+    {%- set advice = "(write each export under a temporary name, then rename it)" if what == 'file'
+        else "(add each load's rows in one transaction)" -%}
+    {{ return("input " ~ what ~ " changed while this build read it: '" ~ file ~ "' (" ~ detail ~ more ~ "), so its lines may be part of it."
+        ~ " Nothing was segmented or published, and no " ~ what ~ " this build read is registered: the next build reads them again."
+        ~ " Run it once the " ~ what ~ " is complete " ~ advice ~ ".") }}
 {%- endmacro %}
 
 {#- The files of `files` (rows of name, size in bytes, modification time in UTC) that are gone or
@@ -253,8 +273,9 @@
     daily_registry), no file recorded before, or a recorded file that orders_path no longer
     matches (it was pointed at other files: from scratch, those lines are not there, and verdicts
     that depended on them change). Rows this build registered are left out, so every node of the
-    build takes the same decision. -#}
-{% macro orders_new_files(pattern) -%}
+    build takes the same decision; so are files not in `at_start` when it is given (the files
+    the build found when it started: one that arrived since is the next build's). -#}
+{% macro orders_new_files(pattern, at_start=none) -%}
     {%- set registry = daily_registry() -%}
     {%- if registry is none -%}{{ return(none) }}{%- endif -%}
     {%- set before = "(select source_file from " ~ registry ~ " where first_read_in_run <> '" ~ invocation_id ~ "')" -%}
@@ -263,12 +284,17 @@
         ~ " where source_file not in (select file from glob(" ~ sql_string(pattern) ~ "))"
         ~ " order by 1").rows -%}
     {%- set new_files = [] -%}
+    {%- set present = [] -%}
     {%- for file, recorded in files -%}
         {%- if recorded is none -%}{{ return(none) }}{%- endif -%}
-        {%- if not recorded -%}{%- do new_files.append(file) -%}{%- endif -%}
+        {#- A file that arrived after the build started is the next build's (files_found_at_start). -#}
+        {%- if at_start is none or file in at_start -%}
+            {%- do present.append(file) -%}
+            {%- if not recorded -%}{%- do new_files.append(file) -%}{%- endif -%}
+        {%- endif -%}
     {%- endfor -%}
     {#- No file recorded before (the registry held a table input's lines): read every file. -#}
-    {%- if new_files | length == files | length -%}{{ return(none) }}{%- endif -%}
+    {%- if new_files | length == present | length -%}{{ return(none) }}{%- endif -%}
     {{ return(new_files) }}
 {%- endmacro %}
 
@@ -281,7 +307,9 @@
     {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
     {%- set validated = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
     {%- if registry is none or validated is none -%}{{ return(none) }}{%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(registry) | map(attribute='name') | map('lower') | list -%}
+    {#- The columns by a plain query: on-run-start's snapshot_input_files calls this for a table
+        input, and dbt rolls back what a hook writes after get_columns_in_relation. -#}
+    {%- set columns = run_query("select * from " ~ registry ~ " limit 0").column_names | map('lower') | list -%}
     {%- if 'read_with_rules' not in columns or run_query("select count(*) from " ~ registry
         ~ " where first_read_in_run <> '" ~ invocation_id ~ "'"
         ~ " and read_with_rules is distinct from '" ~ input_rules_fingerprint() ~ "'").rows[0][0] > 0 -%}

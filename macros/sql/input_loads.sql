@@ -57,10 +57,50 @@
     filter scans loaded_at alone (1M rows in 30 loads: the new load filtered, named and numbered
     in 49 ms, against 688 ms for the whole table; check_input_loads' counts take 35 ms). -#}
 {% macro orders_loads_filter() -%}
-    {%- set read_before = orders_loads_read_before() -%}
-    {%- if read_before is not none -%}
+    {%- set at_start = input_files_at_start_rows() -%}
+    {%- if at_start is not none -%}
+        {#- The loads the build found when it started (snapshot_input_files, which took them with
+            the filter below): one that arrives while the build runs is the next build's. -#}
+        where {{ orders_load_time() }} in ({{ load_times(at_start) | join(', ') if at_start else 'null' }})
+    {%- else -%}
+        {%- set read_before = orders_loads_read_before() -%}
+        {%- if read_before is not none -%}
         where {{ orders_load_time() }} not in ({{ read_before | join(', ') }})
+        {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The loaded_at of each of `loads` (rows of name, row count, loaded_at) as timestamp literals. -#}
+{% macro load_times(loads) -%}
+    {%- set times = [] -%}
+    {%- for load in loads -%}
+        {%- do times.append("timestamp '" ~ load[2].strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'") -%}
+    {%- endfor -%}
+    {{ return(times) }}
+{%- endmacro %}
+
+{#- The loads of `loads` (rows of name, row count, loaded_at, as snapshot_input_files took them)
+    whose rows are gone or whose row count differs now, each as [kind, name, detail] like
+    file_changes: kind 'gone' (detail none) or 'changed' (detail "rows a -> b"). The gate
+    gate_input_files_unchanged. -#}
+{% macro load_changes(loads) -%}
+    {%- set load_time = orders_load_time() -%}
+    {%- set found = {} -%}
+    {%- for name, row_count in run_query("select " ~ orders_load_name(load_time) ~ ", count(*) from "
+        ~ source('orders', 'order_lines') ~ " where " ~ load_time ~ " in (" ~ load_times(loads) | join(', ')
+        ~ ") group by all").rows -%}
+        {%- do found.update({name: row_count}) -%}
+    {%- endfor -%}
+    {%- set problems = [] -%}
+    {%- for name, row_count, loaded_at in loads -%}
+        {%- set now = found.get(name) -%}
+        {%- if now is none -%}
+            {%- do problems.append(["gone", name, none]) -%}
+        {%- elif now | int != row_count | int -%}
+            {%- do problems.append(["changed", name, "rows " ~ "{:,}".format(row_count | int) ~ " -> " ~ "{:,}".format(now | int)]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(problems) }}
 {%- endmacro %}
 
 {#- Staging's read of a table with loaded_at (orders_relation(numbered=true)): the lines to read
@@ -78,8 +118,8 @@
         ~ ' from ' ~ source('orders', 'order_lines') ~ ' ' ~ orders_loads_filter() ~ ') as numbered_input') }}
 {%- endmacro %}
 
-{#- int_input_files' stats of the loads this build reads: (source_file, size_bytes = its row count,
-    modified_at = its loaded_at). -#}
+{#- The stats of the loads this build reads: (source_file, size_bytes = its row count,
+    modified_at = its loaded_at); what snapshot_input_files keeps, and int_input_files records. -#}
 {% macro input_load_stats() -%}
     {%- set load_time = orders_load_time() -%}
     select

@@ -100,16 +100,21 @@
         {{ exceptions.raise_compiler_error("orders file is empty (0 bytes): '" ~ path ~ "'; expected a header line and order lines.") }}
     {%- endif -%}
     {%- do found.update({'sql': sql_string(found.path)}) -%}
-    {#- A daily build reads only the files no build has read (docs/daily_builds.md). -#}
-    {%- set new_files = orders_new_files(found.path) -%}
+    {#- A build reads the files it found when it started (snapshot_input_files): one that arrives
+        while it runs is left for the next build. A daily build reads only those no build has
+        read (docs/daily_builds.md). -#}
+    {%- set at_start = input_files_at_start_rows() -%}
+    {%- set at_start = none if at_start is none else at_start | map(attribute=0) | list -%}
+    {%- set new_files = orders_new_files(found.path, at_start) -%}
     {%- do found.update({'daily': new_files is not none}) -%}
+    {%- set to_read = new_files if new_files is not none else files_found_at_start(found.path, at_start) -%}
     {%- set only_new = '' -%}
-    {%- if new_files is not none and new_files | length == 0 -%}
+    {%- if to_read is not none and to_read | length == 0 -%}
         {%- do found.update({'nothing_new': true}) -%}
-    {%- elif new_files is not none -%}
+    {%- elif to_read is not none -%}
         {%- set literals = [] -%}
         {%- set names = [] -%}
-        {%- for file in new_files -%}
+        {%- for file in to_read -%}
             {%- do literals.append(sql_string(duckdb_glob_literal(file))) -%}
             {%- do names.append(sql_string(file)) -%}
         {%- endfor -%}
@@ -131,6 +136,16 @@
         {%- do found.update({'sql': '[' ~ quoted | join(', ') ~ ']', 'copies': copied}) -%}
     {%- endif -%}
     {{ return(found) }}
+{%- endmacro %}
+
+{#- The files a glob matches now that it matched when the build started (`at_start`, from
+    snapshot_input_files), in name order, when it now matches one more (it arrived while the
+    build ran); none when it matches no other file, or no snapshot was taken (`at_start` none). -#}
+{% macro files_found_at_start(pattern, at_start) -%}
+    {%- if at_start is none -%}{{ return(none) }}{%- endif -%}
+    {%- set now = run_query("select file from glob(" ~ sql_string(pattern) ~ ") order by file").columns[0].values() -%}
+    {%- set arrived = now | reject('in', at_start) | list -%}
+    {{ return(now | select('in', at_start) | list if arrived else none) }}
 {%- endmacro %}
 
 {#- How many files DuckDB's glob matches. -#}

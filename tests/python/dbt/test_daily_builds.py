@@ -1284,15 +1284,18 @@ def test_an_edited_macro_of_staging_makes_the_build_read_every_file_again(demo, 
     assert staged == [(str(arriving / path.name),) for path in paths]
 
 
-def test_a_file_written_while_the_build_reads_it_is_read_again_by_the_next_build(demo, tmp_path):
+@pytest.mark.parametrize("first_build", [False, True], ids=["daily build", "first build"])
+def test_a_file_written_while_the_build_reads_it_is_read_again_by_the_next_build(demo, tmp_path, first_build):
     """An export still being written when a build reads it: the build read day_3 with half its
     lines, and the writer finished before the registry was written (here a post-hook of
     validation writes the whole file). The build stops right after validation with one line
     naming the file, registers nothing and publishes nothing; the next build reads day_3 again,
-    whole, and equals a build from scratch."""
+    whole, and equals a build from scratch. Also on a warehouse's first build (the snapshot
+    table is new to dbt's cache of relations there)."""
     project = project_copy(tmp_path)
     paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
-    run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    if not first_build:
+        run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
     day_3 = arriving / paths[2].name
     whole = pq.read_table(paths[2])
     pq.write_table(whole.slice(0, whole.num_rows // 2), day_3)
@@ -1306,7 +1309,12 @@ def test_a_file_written_while_the_build_reads_it_is_read_again_by_the_next_build
     message = f"input file changed while this build read it: '{day_3}' (size "
     assert message in stopped.output, stopped.output[-3000:]
     assert "Traceback" not in stopped.output
-    assert stopped.query("select count(*) from int_input_files where source_file like '%day_3%'") == [(0,)]
+    registered = "select count(*) from information_schema.tables where table_name = 'int_input_files'"
+    day_3_registered = "select count(*) from int_input_files where source_file like '%day_3%'"
+    if stopped.query(registered) == [(1,)]:
+        assert stopped.query(day_3_registered) == [(0,)]
+    else:
+        assert first_build
     assert not (tmp_path / "daily" / "published").exists()
     models.write_text(models.read_text().replace(finish, ""))
     daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
@@ -1314,3 +1322,88 @@ def test_a_file_written_while_the_build_reads_it_is_read_again_by_the_next_build
     assert daily.query(VALIDATED) == scratch.query(VALIDATED)
     assert daily.query(FEATURED) == scratch.query(FEATURED)
     assert daily.query("select count(*) from int_input_files") == [(3,)]
+
+
+@pytest.mark.parametrize("first_build", [False, True], ids=["daily build", "first build"])
+def test_a_file_arriving_after_the_build_started_is_left_for_the_next_build(demo, tmp_path, first_build):
+    """An export that lands in the folder after the build took stock of its input files (here an
+    on-run-start hook right after snapshot_input_files writes day_3): the build reads the files
+    it found at the start and nothing else, so it succeeds and registers those only; the next
+    build reads day_3, and the result equals a build from scratch. Both for a daily build and for
+    the first build of a warehouse (which reads the glob whole)."""
+    project = project_copy(tmp_path)
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=2)
+    if not first_build:
+        run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    day_3 = arriving / paths[2].name
+    settings = project / "dbt_project.yml"
+    entry = '  - "{{ snapshot_input_files() }}"\n'
+    arrive = f"  - \"copy (select * from read_parquet('{paths[2]}')) to '{day_3}' (format parquet)\"\n"
+    settings.write_text(settings.read_text().replace(entry, entry + arrive))
+    during = run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project, check=False)
+    assert day_3.exists()
+    assert during.returncode == 0, during.output[-3000:]
+    day_3_lines = "select count(*) from int_order_lines_validated where source_file like '%day_3%'"
+    assert during.query(day_3_lines) == [(0,)]
+    assert during.query("select count(*) from int_input_files") == [(2,)]
+    settings.write_text(settings.read_text().replace(arrive, ""))
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob, project=project)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query(REGISTRY.replace(", first_read_in_run, first_read_at", "")) \
+        == scratch.query(REGISTRY.replace(", first_read_in_run, first_read_at", ""))
+
+
+def test_a_load_written_or_arriving_while_the_build_reads_the_table_is_read_by_the_next_build(demo, tmp_path):
+    """As for files, for a table input with loaded_at (here the writes come from hooks of the
+    build; from outside they come through a view over files, or a table in a database another
+    process writes): rows added to the load a build is reading (a post-hook of validation adds
+    10 to day 2's 1,000) stop the build after validation with one line naming the load, nothing
+    registered or published; a load that arrives after the build took stock of the loads (an
+    on-run-start hook right after snapshot_input_files adds day 3) is left for the next build.
+    In the end the validated lines, features and registry equal a build from scratch."""
+    project = project_copy(tmp_path)
+    database = tmp_path / "daily" / "segmentation.duckdb"
+    days = [datetime(2025, 12, 1), datetime(2025, 12, 2), datetime(2025, 12, 3)]
+    insert_load(database, demo.slice(0, 1000), days[0])
+    run_dbt(tmp_path / "daily", *FEATURES, vars=TABLE, project=project)
+    insert_load(database, demo.slice(1000, 1000), days[1])
+    late_rows, day_3 = tmp_path / "late_rows.parquet", tmp_path / "day_3.parquet"
+    pq.write_table(demo.slice(2000, 10), late_rows)
+    pq.write_table(demo.slice(2010), day_3)
+
+    models = project / "models" / "intermediate" / "_intermediate__models.yml"
+    entry = "  - name: int_order_lines_validated\n"
+    add_rows = (f"    config: {{post_hook: \"insert into raw.order_lines select *, timestamp '{days[1]}' "
+                f"from read_parquet('{late_rows}')\"}}\n")
+    models.write_text(models.read_text().replace(entry, entry + add_rows))
+    stopped = run_dbt(tmp_path / "daily", "build", vars=TABLE, project=project, check=False)
+    assert stopped.returncode != 0
+    message = (f"input load changed while this build read it: '{load_name(days[1])}' (rows 1,000 -> 1,010), "
+               "so its lines may be part of it. Nothing was segmented or published")
+    assert message in stopped.output, stopped.output[-3000:]
+    assert "Traceback" not in stopped.output
+    assert stopped.query("select source_file from int_input_files") == [(load_name(days[0]),)]
+    assert not (tmp_path / "daily" / "published").exists()
+    models.write_text(models.read_text().replace(add_rows, ""))
+
+    settings = project / "dbt_project.yml"
+    snapshot = '  - "{{ snapshot_input_files() }}"\n'
+    arrive = (f"  - \"insert into raw.order_lines select *, timestamp '{days[2]}' "
+              f"from read_parquet('{day_3}')\"\n")
+    settings.write_text(settings.read_text().replace(snapshot, snapshot + arrive))
+    during = run_dbt(tmp_path / "daily", *FEATURES, vars=TABLE, project=project)
+    assert during.query(STAGED) == [(load_name(days[1]),)]
+    assert during.query("select source_file, size_bytes from int_input_files order by 1") \
+        == [(load_name(days[0]), 1000), (load_name(days[1]), 1010)]
+    settings.write_text(settings.read_text().replace(arrive, ""))
+
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=TABLE, project=project)
+    assert daily.query(STAGED) == [(load_name(days[2]),)]
+    copy_of_table(database, tmp_path / "scratch")
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=TABLE, project=project)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    registered = "select source_file, size_bytes, modified_at from int_input_files order by 1"
+    assert daily.query(registered) == scratch.query(registered)
