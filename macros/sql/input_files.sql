@@ -84,10 +84,10 @@
     {{ return('') }}
 {%- endmacro %}
 
-{#- The input files' size and modification time as this build found them before reading them
-    (snapshot_input_files), as a query of (source_file, size_bytes, modified_at); as they are
-    now where this invocation took no snapshot (a table input, or orders_path matched nothing
-    then). -#}
+{#- The input files' size and modification time (a table input's loads: their row counts and
+    loaded_at) as this build found them before reading them (snapshot_input_files), as a query
+    of (source_file, size_bytes, modified_at); as they are now where this invocation took no
+    snapshot (a command other than build, run or test, or orders_path matched nothing then). -#}
 {% macro input_file_stats_before_read() -%}
     {%- if input_files_at_start_rows() is not none -%}
     select source_file, size_bytes, modified_at from {{ input_files_at_start_relation() }} where taken_in_run = '{{ invocation_id }}'
