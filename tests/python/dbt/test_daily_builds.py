@@ -1407,3 +1407,45 @@ def test_a_load_written_or_arriving_while_the_build_reads_the_table_is_read_by_t
     assert daily.query(FEATURED) == scratch.query(FEATURED)
     registered = "select source_file, size_bytes, modified_at from int_input_files order by 1"
     assert daily.query(registered) == scratch.query(registered)
+
+
+
+@pytest.mark.parametrize("first_build", [False, True], ids=["daily build", "first build"])
+def test_a_csv_arriving_in_another_encoding_after_the_build_started_is_left_for_the_next_build(
+        demo, tmp_path, first_build):
+    """As test_a_file_arriving_after_the_build_started_is_left_for_the_next_build, for a glob of
+    Windows-1252 CSV files, which are read through UTF-8 copies made for the files a build reads:
+    none is made of the file that arrived, and the next build reads it."""
+    project = project_copy(tmp_path)
+    everything, arriving = tmp_path / "all", tmp_path / "exports"
+    everything.mkdir()
+    arriving.mkdir()
+    n = demo.num_rows
+    for number, (start, end) in enumerate([(0, n // 3), (n // 3, 2 * n // 3), (2 * n // 3, n)], start=1):
+        demo_csv(demo.slice(start, end - start), everything / f"day_{number}.csv", "cp1252")
+    for number in (1, 2):
+        shutil.copy2(everything / f"day_{number}.csv", arriving / f"day_{number}.csv")
+    glob = demo_vars(arriving / "day_*.csv", orders_encoding="windows-1252")
+    if not first_build:
+        run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    day_3 = arriving / "day_3.csv"
+    settings = project / "dbt_project.yml"
+    entry = '  - "{{ snapshot_input_files() }}"\n'
+    arrive = (f"  - \"copy (select * from read_csv('{everything / 'day_3.csv'}', all_varchar = true)) "
+              f"to '{day_3}' (header)\"\n")
+    settings.write_text(settings.read_text().replace(entry, entry + arrive))
+    during = run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project, check=False)
+    assert day_3.exists()
+    assert during.returncode == 0, during.output[-3000:]
+    assert during.query("select count(*) from int_order_lines_validated where source_file like '%day_3%'") \
+        == [(0,)]
+    assert during.query("select count(*) from int_input_files") == [(2,)]
+    copies = tmp_path / "daily" / "segmentation.duckdb.inputs"
+    copied = {path.read_text() for path in copies.rglob("*.csv")}
+    assert (everything / "day_3.csv").read_text(encoding="cp1252") not in copied
+    settings.write_text(settings.read_text().replace(arrive, ""))
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob, project=project)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob, project=project)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    assert daily.query("select count(*) from int_input_files") == [(3,)]
