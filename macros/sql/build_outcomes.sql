@@ -30,6 +30,41 @@
     {{ return('') }}
 {%- endmacro %}
 
+{#- on-run-start, first: a build's run records (the models that ref int_segment_run) and what it
+    publishes come from one whole dbt build or run. Stops, before anything is written:
+    - `dbt retry` (its command word, or an empty selected_resources, which only a retry's hooks
+      see: it bypasses dbt's selector). A retry runs the failed and skipped nodes alone, under a
+      new invocation: after a build that failed past its run records, it published the failed
+      build's marts with membership rows this command's start had dropped (an unaccepted
+      build's);
+    - a --select that builds such a model without int_segment_run: it would write under the run
+      of an earlier build. A selection with int_segment_run, or with none of them, goes on. -#}
+{% macro check_run_records_built_whole() -%}
+    {%- if not execute or flags.WHICH not in ['build', 'run'] -%}{{ return('') }}{%- endif -%}
+    {%- set command = (invocation_args_dict.get('invocation_command') or '').split() -%}
+    {%- if command[1:2] == ['retry'] or not selected_resources -%}
+        {{ exceptions.raise_compiler_error("dbt retry cannot resume a segmentation build: a build's run records and what"
+            ~ " it publishes come from one whole dbt build, and a retry runs only the nodes that failed or were skipped."
+            ~ " Run dbt build again: it redoes what the failed build left undone (a daily build still reads only the"
+            ~ " input files no build has read).") }}
+    {%- endif -%}
+    {%- set run_node = 'model.' ~ project_name ~ '.int_segment_run' -%}
+    {%- if run_node in selected_resources -%}{{ return('') }}{%- endif -%}
+    {%- set writers = [] -%}
+    {%- for unique_id in selected_resources -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.resource_type == 'model' and run_node in node.depends_on.nodes -%}
+            {%- do writers.append(node.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if writers -%}
+        {{ exceptions.raise_compiler_error("this command builds " ~ writers | sort | join(', ')
+            ~ " without int_segment_run, so it would write rows under the run of an earlier build."
+            ~ " A build's run records are written by one whole dbt build: run dbt build (or add int_segment_run to the selection).") }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
 {% macro build_outcomes_ddl(outcomes) -%}
     {{ return(adapter.dispatch('build_outcomes_ddl')(outcomes)) }}
 {%- endmacro %}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_reruns import _kill_when
 
-from conftest import DbtRun, run_dbt
+from conftest import DbtRun, project_copy, run_dbt
 from segmentation.demo.data import generate
 
 # k = 7 on the demo separates customers far worse than a silhouette of 0.9: the gate fails
@@ -133,3 +133,54 @@ def test_a_killed_builds_fit_is_not_used(data, tmp_path):
     status, reason = _status(score)[killed[0]]
     assert status == "failed" and "interrupted" in reason
     assert score.query(TMP_RELATIONS) == []
+
+
+
+def test_a_retry_or_a_selection_without_the_run_record_stops_before_writing(data, tmp_path):
+    """After a build that failed past its run records (a mart whose SQL was broken, then
+    mended), `dbt retry` ran the failed and skipped nodes alone and published the failed build's
+    marts (rc 0), with membership rows the retry's start had dropped as an unaccepted build's.
+    Now the retry stops before it writes anything, with one line saying what to run; so does a
+    --select that builds a model writing run records (publish_membership_rows, publish_marts)
+    without int_segment_run. The next `dbt build` is accepted, publishes, and its marts equal a
+    build from scratch."""
+    project = project_copy(tmp_path)
+    workdir, vars = tmp_path / "build", _vars(data)
+    run_dbt(workdir, "build", vars=vars, project=project)
+    mart = project / "models" / "marts" / "fct_segment_monthly_revenue.sql"
+    sql = mart.read_text()
+    mart.write_text(sql + "\nthis is not sql\n")
+    failed = run_dbt(workdir, "build", vars=vars, project=project, check=False)
+    assert failed.returncode != 0
+    mart.write_text(sql)
+    state = ("select (select count(*) from int_segment_membership_changes), "
+             "(select list(run_id || ' ' || customers order by run_id) from "
+             "(select run_id, count(*) as customers from publish_membership_rows group by run_id)), "
+             "(select list(run_id || ' ' || outcome order by recorded_at) from segment_build_outcomes), "
+             "(select run_id from int_segment_run)")
+    before = failed.query(state)
+    published = (workdir / "published" / "current").resolve()
+    retried = run_dbt(workdir, "retry", vars=vars, project=project, check=False)
+    selected = run_dbt(workdir, "build", "--select", "publish_membership_rows+", vars=vars, project=project,
+                       check=False)
+    retry_says = ("dbt retry cannot resume a segmentation build: a build's run records and what it "
+                  "publishes come from one whole dbt build, and a retry runs only the nodes that failed or "
+                  "were skipped. Run dbt build again")
+    select_says = ("this command builds publish_marts, publish_membership_rows without int_segment_run, so "
+                   "it would write rows under the run of an earlier build. A build's run records are written "
+                   "by one whole dbt build: run dbt build (or add int_segment_run to the selection).")
+    for run, message in [(retried, retry_says), (selected, select_says)]:
+        assert run.returncode != 0
+        assert message in run.output, run.output[-3000:]
+        assert "Traceback" not in run.output
+        assert run.query(state) == before
+        assert (workdir / "published" / "current").resolve() == published
+    rebuilt = run_dbt(workdir, "build", vars=vars, project=project)
+    assert rebuilt.query("select outcome from segment_build_outcomes order by recorded_at desc limit 1") \
+        == [("accepted",)]
+    assert (workdir / "published" / "current").resolve() != published
+    scratch = run_dbt(tmp_path / "scratch", "build", vars=vars, project=project)
+    for mart_query in ("select * from dim_customers order by customer_id",
+                       "select * exclude (run_id, run_at) from publish_membership_rows order by customer_id",
+                       "select * from fct_segment_monthly_revenue order by all"):
+        assert rebuilt.query(mart_query) == scratch.query(mart_query)
