@@ -37,3 +37,50 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+{#- The data tests this command does not run among those of the models publish_marts is built
+    from (its ancestors), gates first: all of them under `dbt run`, those a selection or an
+    --exclude leaves out under `dbt build`. Empty for a whole `dbt build`. -#}
+{% macro tests_not_run_before_publishing() -%}
+    {%- set publish = 'model.' ~ project_name ~ '.publish_marts' -%}
+    {%- set upstream = {} -%}
+    {%- set queue = [publish] -%}
+    {#- Jinja's loop iterates the list as it grows: a walk over every ancestor -#}
+    {%- for unique_id in queue -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- for parent in (node.depends_on.nodes if node else []) if parent not in upstream -%}
+            {%- do upstream.update({parent: true}) -%}
+            {%- do queue.append(parent) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set gates = [] -%}
+    {%- set others = [] -%}
+    {%- for unique_id, node in graph.nodes.items() if node.resource_type == 'test' and unique_id not in selected_resources -%}
+        {#- a test of a disabled model (the other fit path's) is in the graph, disabled -#}
+        {%- if node.config.enabled and node.depends_on.nodes | select('in', upstream) | list -%}
+            {%- do (gates if node.name.startswith('gate_') else others).append(node.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(gates | sort + others | sort) }}
+{%- endmacro %}
+
+{#- publish_marts' pre-hook: what goes live is what passed, so publishing stops, in one line,
+    when this command did not run every test of the models it publishes from (a `dbt run`, or a
+    `dbt build` whose selection or --exclude leaves some out): the published marts stay those of
+    the last build that passed them. The build's outcome is then not accepted either
+    (record_build_outcome). -#}
+{% macro check_tests_ran_before_publishing() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set skipped = tests_not_run_before_publishing() -%}
+    {%- if skipped -%}
+        {{ exceptions.raise_compiler_error(tests_not_run_message(skipped)) }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro tests_not_run_message(skipped) -%}
+    {%- set named = skipped[:6] | join(', ') ~ (', and ' ~ (skipped | length - 6) ~ ' more' if skipped | length > 6 else '') -%}
+    {{ return("not published: this command did not run " ~ skipped | length ~ " tests of the models publishing reads ("
+        ~ named ~ "), so nothing it built may go live; the published marts stay those of the last build that passed."
+        ~ " Run dbt build, with every test (dbt run --exclude publish_marts builds the models without publishing).") }}
+{%- endmacro %}

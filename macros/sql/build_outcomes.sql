@@ -90,7 +90,8 @@
     selection without the run records nothing). accepted: a `dbt build` whose every node
     succeeded, passed or warned; failed: a node errored (model, contract, publishing);
     rejected: a test failed at error severity (nodes after it were skipped), or the command was
-    not `dbt build`, so its tests did not run. Then the temporary relations are dropped. -#}
+    not `dbt build`, so its tests did not run, or it left out tests of the models publishing reads
+    (tests_not_run_before_publishing: a selection or an --exclude). Then the temporary relations are dropped. -#}
 {% macro record_build_outcome(results) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set run_node = 'model.' ~ project_name ~ '.int_segment_run' -%}
@@ -105,9 +106,10 @@
             {%- elif result.status == 'warn' -%}{%- do warned.append(result) -%}
             {%- endif -%}
         {%- endfor -%}
+        {%- set untested = tests_not_run_before_publishing() if flags.WHICH == 'build' else [] -%}
         {%- if errors -%}
             {%- set outcome = 'failed' -%}
-        {%- elif failures or flags.WHICH != 'build' -%}
+        {%- elif failures or flags.WHICH != 'build' or untested -%}
             {%- set outcome = 'rejected' -%}
         {%- else -%}
             {%- set outcome = 'accepted' -%}
@@ -122,6 +124,7 @@
         {%- set skipped = failures | selectattr('status', 'equalto', 'skipped') | list -%}
         {%- if skipped -%}{%- do reasons.append(skipped | length ~ ' nodes skipped') -%}{%- endif -%}
         {%- if flags.WHICH != 'build' -%}{%- do reasons.append('dbt ' ~ flags.WHICH ~ ', not dbt build: the tests did not all run') -%}{%- endif -%}
+        {%- if untested and not errors -%}{%- do reasons.append(tests_not_run_message(untested)) -%}{%- endif -%}
         {%- if outcome == 'accepted' -%}
             {%- do reasons.append('dbt build: ' ~ results | length ~ ' nodes passed (' ~ warned | length ~ ' with warnings)') -%}
         {%- endif -%}

@@ -184,3 +184,27 @@ def test_a_retry_or_a_selection_without_the_run_record_stops_before_writing(data
                        "select * exclude (run_id, run_at) from publish_membership_rows order by customer_id",
                        "select * from fct_segment_monthly_revenue order by all"):
         assert rebuilt.query(mart_query) == scratch.query(mart_query)
+
+
+def test_a_fit_whose_gates_did_not_run_is_neither_published_nor_accepted(data, tmp_path):
+    """`dbt run` runs no test, so a fit the silhouette gate rejects under `dbt build` (k = 7, floor
+    0.9 at error severity) was published, 7 segments where BI reads them, while the registry said
+    rejected; `dbt build --exclude resource_type:test` published it and recorded it accepted, so
+    score builds would apply it. Now publish_marts stops (its pre-hook, one line naming the tests
+    not run), the published snapshot stays the last accepted build's, and the outcome is not
+    accepted; a score build applies the accepted fit."""
+    workdir = tmp_path / "build"
+    _, accepted_id = _build(workdir, _vars(data))
+    published = (workdir / "published" / "current").resolve()
+    gateless = _vars(data, **REJECTED_BY_GATE)
+    for command in (["run"], ["build", "--exclude", "resource_type:test"]):
+        run = run_dbt(workdir, *command, vars=gateless, check=False)
+        assert run.returncode != 0, run.output[-3000:]
+        said = [line for line in run.output.splitlines() if "not published: this command did not run" in line]
+        assert said and "gate_silhouette_floor" in said[0], run.output[-3000:]
+        assert "Traceback" not in run.output
+        assert (workdir / "published" / "current").resolve() == published
+        outcome = run.query("select outcome from segment_build_outcomes order by recorded_at desc limit 1")
+        assert outcome != [("accepted",)]
+    score, _ = _build(workdir, _vars(data, segmentation_mode="score"))
+    assert score.query("select model_run_id from fct_segment_model_runs where is_latest") == [(accepted_id,)]
