@@ -48,8 +48,8 @@
             ~ " Run dbt build again: it redoes what the failed build left undone (a daily build still reads only the"
             ~ " input files no build has read).") }}
     {%- endif -%}
+    {%- if builds_model('int_segment_run') -%}{{ return('') }}{%- endif -%}
     {%- set run_node = 'model.' ~ project_name ~ '.int_segment_run' -%}
-    {%- if run_node in selected_resources -%}{{ return('') }}{%- endif -%}
     {%- set writers = [] -%}
     {%- for unique_id in selected_resources -%}
         {%- set node = graph.nodes.get(unique_id) -%}
