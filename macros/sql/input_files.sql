@@ -227,6 +227,35 @@
         ~ "). Restore it, or rebuild from the files as they are now: dbt build --full-refresh") }}
 {%- endmacro %}
 
+{#- on-run-start hook: a dbt build or run that builds a model reading a staging model (validation,
+    int_touched_customers) builds that staging model too. Staging is a view whose SQL names the
+    input the build that created it read (a daily build: only the files no build had read then),
+    so a model built without it reads an earlier build's lines again and misses new ones:
+    validation would judge those lines as new, changing the verdicts of the lines they were
+    judged with. Stops with one line, before anything is written. -#}
+{% macro check_staging_built_with_its_readers() -%}
+    {%- if not execute or flags.WHICH not in ['build', 'run'] -%}{{ return('') }}{%- endif -%}
+    {%- set readers = {} -%}
+    {%- for unique_id in selected_resources -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.resource_type == 'model' -%}
+            {%- for parent_id in node.depends_on.nodes if parent_id not in selected_resources -%}
+                {%- set parent = graph.nodes.get(parent_id) -%}
+                {%- if parent and parent.resource_type == 'model' and parent.fqn[1] == 'staging' -%}
+                    {%- do readers.setdefault(parent.name, []).append(node.name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for staging, names in readers | dictsort -%}
+        {{ exceptions.raise_compiler_error("this command builds " ~ names | sort | join(', ') ~ " without " ~ staging
+            ~ ", the view of the input it reads: that view still reads the input of the build that created it, so new"
+            ~ " files would be missed and files already read judged again. Select " ~ staging ~ " too (dbt build --select +"
+            ~ (names | sort | first) ~ "), or run dbt build.") }}
+    {%- endfor -%}
+    {{ return('') }}
+{%- endmacro %}
+
 {#- Daily builds (docs/daily_builds.md): on DuckDB a build reads only the files (or a table's
     loads, input_loads.sql) no build has read, and validation judges their lines with the stored
     ones. A table without loaded_at is read whole on each build; Spark builds from scratch each

@@ -507,6 +507,34 @@ def test_a_build_of_part_of_the_dag_does_not_use_an_earlier_builds_touched_lines
     assert daily.query(MONTHLY) == scratch.query(MONTHLY)
 
 
+@pytest.mark.parametrize("command", [
+    (*FEATURES, "--exclude", "stg_canonical__order_lines"),
+    ("run", "--select", "int_order_lines_validated", "int_touched_customers"),
+], ids=["build excluding staging", "run of the models reading staging"])
+def test_a_model_reading_staging_is_not_built_without_it(demo, tmp_path, command):
+    """Staging is a view that names the files the build that created it read (a daily build:
+    the files no build had read then). A command that builds a model reading it without
+    rebuilding it read those files again and not the new one: validation judged day_2's lines
+    again, which cleared day_1's verdicts that depend on them (3 rejected lines, then 0), and left
+    day_3 unread. Such a command stops before writing, in one line naming the staging model; the
+    next whole build reads day_3 and equals a build from scratch."""
+    paths, arriving, glob = planted_exports(demo, tmp_path, arrived=1)
+    run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    shutil.copy2(paths[1], arriving / paths[1].name)
+    built = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    before = built.query(VALIDATED), built.query(REGISTRY), built.query(FEATURED)
+    shutil.copy2(paths[2], arriving / paths[2].name)
+    stopped = run_dbt(tmp_path / "daily", *command, vars=glob, check=False)
+    assert stopped.returncode != 0, stopped.output[-3000:]
+    assert "Traceback" not in stopped.output, stopped.output[-3000:]
+    assert "without stg_canonical__order_lines" in stopped.output, stopped.output[-3000:]
+    assert (stopped.query(VALIDATED), stopped.query(REGISTRY), stopped.query(FEATURED)) == before
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+
+
 def uci_month_files(source, directory) -> list:
     """The UCI file as four loads by month (history to August 2011, September, October, November
     to December), with lines planted across them: September repeats the first history line (a
