@@ -48,17 +48,9 @@
             ~ " Run dbt build again: it redoes what the failed build left undone (a daily build still reads only the"
             ~ " input files no build has read).") }}
     {%- endif -%}
-    {%- if builds_model('int_segment_run') -%}{{ return('') }}{%- endif -%}
-    {%- set run_node = 'model.' ~ project_name ~ '.int_segment_run' -%}
-    {%- set writers = [] -%}
-    {%- for unique_id in selected_resources -%}
-        {%- set node = graph.nodes.get(unique_id) -%}
-        {%- if node and node.resource_type == 'model' and run_node in node.depends_on.nodes -%}
-            {%- do writers.append(node.name) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set writers = models_built_without(['model.' ~ project_name ~ '.int_segment_run']).get('int_segment_run') -%}
     {%- if writers -%}
-        {{ exceptions.raise_compiler_error("this command builds " ~ writers | sort | join(', ')
+        {{ exceptions.raise_compiler_error("this command builds " ~ writers | join(', ')
             ~ " without int_segment_run, so it would write rows under the run of an earlier build."
             ~ " A build's run records are written by one whole dbt build: run dbt build (or add int_segment_run to the selection).") }}
     {%- endif -%}

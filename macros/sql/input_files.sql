@@ -235,23 +235,15 @@
     judged with. Stops with one line, before anything is written. -#}
 {% macro check_staging_built_with_its_readers() -%}
     {%- if not execute or flags.WHICH not in ['build', 'run'] -%}{{ return('') }}{%- endif -%}
-    {%- set readers = {} -%}
-    {%- for unique_id in selected_resources -%}
-        {%- set node = graph.nodes.get(unique_id) -%}
-        {%- if node and node.resource_type == 'model' -%}
-            {%- for parent_id in node.depends_on.nodes if parent_id not in selected_resources -%}
-                {%- set parent = graph.nodes.get(parent_id) -%}
-                {%- if parent and parent.resource_type == 'model' and parent.fqn[1] == 'staging' -%}
-                    {%- do readers.setdefault(parent.name, []).append(node.name) -%}
-                {%- endif -%}
-            {%- endfor -%}
-        {%- endif -%}
+    {%- set staging = [] -%}
+    {%- for unique_id, node in graph.nodes.items() if node.resource_type == 'model' and node.fqn[1] == 'staging' -%}
+        {%- do staging.append(unique_id) -%}
     {%- endfor -%}
-    {%- for staging, names in readers | dictsort -%}
-        {{ exceptions.raise_compiler_error("this command builds " ~ names | sort | join(', ') ~ " without " ~ staging
+    {%- for name, readers in models_built_without(staging) | dictsort -%}
+        {{ exceptions.raise_compiler_error("this command builds " ~ readers | join(', ') ~ " without " ~ name
             ~ ", the view of the input it reads: that view still reads the input of the build that created it, so new"
-            ~ " files would be missed and files already read judged again. Select " ~ staging ~ " too (dbt build --select +"
-            ~ (names | sort | first) ~ "), or run dbt build.") }}
+            ~ " files would be missed and files already read judged again. Select " ~ name ~ " too (dbt build --select +"
+            ~ readers[0] ~ "), or run dbt build.") }}
     {%- endfor -%}
     {{ return('') }}
 {%- endmacro %}
@@ -289,6 +281,22 @@
     {%- set relation = adapter.get_relation(target.database, target.schema, 'int_order_lines_validated') -%}
     {%- if relation is not none -%}{%- do assert_stored_lines_are_current(relation) -%}{%- endif -%}
     {{ return(relation) }}
+{%- endmacro %}
+
+{#- The models this dbt command builds that read one of `parents` (unique ids) which it does not
+    build, as {parent's name: [the readers' names, in name order]}: for a model whose input must
+    come from the same command (the run record, a staging view naming the build's files). -#}
+{% macro models_built_without(parents) -%}
+    {%- set readers = {} -%}
+    {%- for unique_id in selected_resources | sort -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.resource_type == 'model' -%}
+            {%- for parent_id in node.depends_on.nodes if parent_id in parents and parent_id not in selected_resources -%}
+                {%- do readers.setdefault(graph.nodes[parent_id].name, []).append(node.name) -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(readers) }}
 {%- endmacro %}
 
 {#- True when this dbt command builds `name` (a model of this project), e.g. before a model that
