@@ -1,7 +1,8 @@
 {#- Daily builds (docs/daily_builds.md): the stored lines a daily build works on, read from the
     stored validated lines once, before validation replaces some of them: every stored line that
     passed the line checks (line_rejection_reason null) of the customers the build touches
-    (int_touched_customers), with its stored verdict. Validation judges again only lines among
+    (int_touched_customers), with its stored verdict, and the lines come due (rejected as in the
+    future, whose time has come: validation judges them as new lines). Validation judges again only lines among
     these (the lines of the touched orders, fingerprints and (customer, product)s all belong to
     touched customers), and the customers' sums add these up with the build's new verdicts
     instead of searching the stored lines again (valid_lines_to_sum).
@@ -40,8 +41,8 @@ where false
 
 {#- The lines of a file read again (its registry row was lost with a failed build) are here
     too: validation leaves them out, and the sums take this build's rows of them. #}
-select * from {{ stored }}
-where line_rejection_reason is null
-    and customer_id in (select customer_id from {{ ref('int_touched_customers') }})
+select * from {{ stored }} as stored
+where (stored.line_rejection_reason is null or {{ lines_come_due('stored') }})
+    and stored.customer_id in (select customer_id from {{ ref('int_touched_customers') }})
 
 {%- endif %}

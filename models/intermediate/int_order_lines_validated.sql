@@ -75,14 +75,7 @@ line_checks as {{ not_materialized() }} (
             when non_product_products.product_id is not null then 'non-product line'
             when order_lines.ordered_at < cast('1990-01-01' as timestamp)
                 then 'ordered_at before 1990-01-01'
-            when order_lines.ordered_at > {{ dbt.current_timestamp() }} then 'ordered_at in the future'
-            when not order_lines.is_return_line and order_lines.quantity <= 0
-                then 'quantity not positive'
-            when order_lines.unit_price < 0 then 'negative unit_price'
-            when order_lines.unit_price = 0 then 'zero unit_price on a product line'
-            when order_lines.returned_quantity < 0 then 'negative returned_quantity'
-            when not order_lines.is_return_line and order_lines.returned_quantity > order_lines.quantity
-                then 'returned_quantity exceeds quantity'
+            {{ line_checks_from_the_clock('order_lines') }}
         end as line_rejection_reason,
         {{ row_fingerprint(qualified_fingerprinted) }} as line_fingerprint
     from order_lines
@@ -203,8 +196,9 @@ checked as (
 
 {%- else %}
 
-{#- Daily: the lines of new files, and the stored lines whose verdict they can change. A new
-    line can change (1) whether its order has several customers, hence the verdict of every line
+{#- Daily: the lines of new files and the stored lines come due (rejected as in the future,
+    whose time has come), both judged as new lines, and the stored lines whose verdict they can
+    change. A new line can change (1) whether its order has several customers, hence the verdict of every line
     of that order; (2) which line of its fingerprint is the first copy; (3) whether a return of
     its (customer, product) has a purchase. Through (1), the lines of a touched order can in turn
     change (2) and (3) for their fingerprints and (customer, product)s. Nothing else feeds a
@@ -226,10 +220,35 @@ stored_lines as {{ not_materialized() }} (
     where source_file not in (select distinct source_file from order_lines)
 ),
 
+{#- Stored lines rejected as in the future whose time has come: a build from scratch now puts
+    them through the checks after that one and the rules across lines, so they are judged again
+    here as new lines are (their customers and orders are touched: int_touched_customers). -#}
+come_due as (
+    select
+        source_file, source_line_number, order_id, customer_id, ordered_at, product_id, quantity,
+        unit_price, returned_quantity, is_return_line, line_value,
+        case
+            {{ line_checks_from_the_clock('stored_lines') }}
+        end as line_rejection_reason,
+        line_fingerprint
+    from stored_lines
+    where {{ lines_come_due('stored_lines') }}
+),
+
+{#- The lines judged as new: the new files' lines with their line checks, and those come due. -#}
+new_lines as (
+    select
+        source_file, source_line_number, order_id, customer_id, ordered_at, product_id, quantity,
+        unit_price, returned_quantity, is_return_line, line_value, line_rejection_reason, line_fingerprint
+    from line_checks
+    union all
+    select * from come_due
+),
+
 new_passing as (
     select source_file, source_line_number, {{ duplicate_key | join(', ') }},
         cast(null as {{ dbt.type_string() }}) as stored_reason, line_value, false as is_stored
-    from line_checks
+    from new_lines
     where line_rejection_reason is null
 ),
 
@@ -373,10 +392,7 @@ judged_lines as (
     {#- The new lines with their line checks, and the stored lines judged again (they passed
         the line checks: only such lines are judged again), carried through the rules above, so
         the stored lines are not read a third time. -#}
-    select
-        source_file, source_line_number, order_id, customer_id, ordered_at, product_id, quantity,
-        unit_price, returned_quantity, is_return_line, line_value, line_rejection_reason, line_fingerprint
-    from line_checks
+    select * from new_lines
     union all
     select
         source_file, source_line_number, order_id, customer_id, ordered_at, product_id, quantity,

@@ -1,7 +1,8 @@
 {#- Daily builds (docs/daily_builds.md): one row per customer whose stored lines a daily build
-    reads (int_order_lines_of_touched_customers): the customers of the new lines, and those of
-    the stored lines of the orders the new lines name (a shared order id changes their lines'
-    verdicts). A table of its own so that the database knows how few they are when it picks them
+    reads (int_order_lines_of_touched_customers): the customers of the new lines and of the
+    stored lines come due (rejected as in the future, whose time has come: judged as new lines),
+    and those of the stored lines of the orders these lines name (a shared order id changes their
+    lines' verdicts). A table of its own so that the database knows how few they are when it picks them
     out of the stored lines. Empty when the build is not a daily one, and on Spark. The stored
     lines are found without ref(): validation, downstream of this model, writes them. -#}
 {{ config(materialized='table') }}
@@ -19,6 +20,9 @@ with
 
 new_lines as (
     select order_id, customer_id from {{ staged_order_lines() }}
+    union all
+    select order_id, customer_id from {{ stored }} as stored
+    where {{ lines_come_due('stored') }}
 ),
 
 new_orders as (

@@ -11,7 +11,8 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -533,6 +534,78 @@ def test_a_model_reading_staging_is_not_built_without_it(demo, tmp_path, command
     scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
     assert daily.query(VALIDATED) == scratch.query(VALIDATED)
     assert daily.query(FEATURED) == scratch.query(FEATURED)
+
+
+def test_a_line_rejected_as_in_the_future_is_judged_again_once_its_time_has_come(demo, tmp_path):
+    """`ordered_at in the future` is the one verdict that time alone changes: a build from
+    scratch once that time has passed accepts the line. day_1 ends with five lines dated 45 s
+    after the first build starts: a new customer's only order, the first copy of a line day_2
+    repeats, an existing day_1 order given to another customer, a copy of the first of them, and a
+    line with quantity 0. The next daily build, with no new file, and the one after it, reading day_2,
+    each equal a build from scratch on the same files at that time: the new customer has features,
+    the shared order's lines are all rejected, the copies are the later ones, the quantity 0 line
+    is rejected for its quantity."""
+    directory = tmp_path / "all"
+    directory.mkdir()
+    arriving = tmp_path / "exports"
+    arriving.mkdir()
+    glob = demo_vars(arriving / "day_*.parquet")
+    started = datetime.now()
+    due = started + timedelta(seconds=45)
+    ordered_at = demo.schema.field("ordered_at").type
+
+    def dated(line: pa.Table, **values) -> pa.Table:
+        line = line.set_column(2, "ordered_at", pa.array([due], ordered_at))
+        for name, value in values.items():
+            index = line.schema.get_field_index(name)
+            line = line.set_column(index, name, pa.array([value], line.schema.field(name).type))
+        return line
+
+    new_customer = dated(demo.slice(20, 1), order_id="O66666666", customer_id="C66666666")
+    first_copy = dated(demo.slice(1000, 1), order_id="O55555555", customer_id="C55555555")
+    day_1 = pa.concat_tables([
+        demo.slice(0, 1000),
+        new_customer,
+        first_copy,
+        dated(demo.slice(5, 1), customer_id="C99999999"),
+        new_customer,
+        dated(demo.slice(40, 1), quantity=0),
+    ])
+    day_2 = pa.concat_tables([demo.slice(1000, 1000), first_copy])
+    paths = [directory / "day_1.parquet", directory / "day_2.parquet"]
+    pq.write_table(day_1, paths[0])
+    pq.write_table(day_2, paths[1])
+
+    shutil.copy2(paths[0], arriving / paths[0].name)
+    run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    future = ("select source_line_number from int_order_lines_validated "
+              "where rejection_reason = 'ordered_at in the future' order by 1")
+    verdicts = ("select source_line_number, rejection_reason from int_order_lines_validated "
+                "where source_file like '%day_1.parquet' and source_line_number > 1000 order by 1")
+    time.sleep(max(0.0, (due - datetime.now()).total_seconds() + 1))
+    for step, arrived in enumerate([None, paths[1]], start=1):
+        if arrived is not None:
+            shutil.copy2(arrived, arriving / arrived.name)
+        daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+        scratch = run_dbt(tmp_path / f"scratch_{step}", *FEATURES, vars=glob)
+        assert daily.query(future) == [], f"step {step}"
+        assert daily.query(VALIDATED) == scratch.query(VALIDATED), f"step {step}"
+        assert daily.query(FEATURED) == scratch.query(FEATURED), f"step {step}"
+        assert daily.query(MONTHLY) == scratch.query(MONTHLY), f"step {step}"
+    assert daily.query(verdicts) == [
+        (1001, None), (1002, None),
+        (1003, "order_id used by more than one customer"),
+        (1004, "duplicate line"),
+        (1005, "quantity not positive"),
+    ]
+    assert daily.query("select rejection_reason from int_order_lines_validated "
+                       "where source_file like '%day_1.parquet' and source_line_number = 6") \
+        == [("order_id used by more than one customer",)]
+    assert daily.query("select rejection_reason from int_order_lines_validated "
+                       "where source_file like '%day_2.parquet' and source_line_number = 1001") \
+        == [("duplicate line",)]
+    assert daily.query("select count(*) from int_customers_featurized "
+                       "where customer_id = 'C66666666'") == [(1,)]
 
 
 def uci_month_files(source, directory) -> list:
