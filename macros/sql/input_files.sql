@@ -338,7 +338,8 @@
 {#- The registry (int_input_files) when this build may read only what earlier builds did not:
     none when it reads everything: not a daily build, the first build, --full-refresh, no stored
     validated lines to judge new ones with, or a registry row of an earlier build under other
-    rules (input_rules_fingerprint; a registry of an older version has none). -#}
+    rules (input_rules_fingerprint) or another DuckDB (duckdb_library_version: the stored lines'
+    fingerprints are its hash()); a registry of an older version has none. -#}
 {% macro daily_registry() -%}
     {%- if not execute or not daily_builds_enabled() or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set registry = adapter.get_relation(target.database, target.schema, 'int_input_files') -%}
@@ -347,12 +348,23 @@
     {#- The columns by a plain query: on-run-start's snapshot_input_files calls this for a table
         input, and dbt rolls back what a hook writes after get_columns_in_relation. -#}
     {%- set columns = run_query("select * from " ~ registry ~ " limit 0").column_names | map('lower') | list -%}
-    {%- if 'read_with_rules' not in columns or run_query("select count(*) from " ~ registry
+    {%- if 'read_with_rules' not in columns or 'read_with_duckdb' not in columns or run_query("select count(*) from " ~ registry
         ~ " where first_read_in_run <> '" ~ invocation_id ~ "'"
-        ~ " and read_with_rules is distinct from '" ~ input_rules_fingerprint() ~ "'").rows[0][0] > 0 -%}
+        ~ " and (read_with_rules is distinct from '" ~ input_rules_fingerprint() ~ "'"
+        ~ " or read_with_duckdb is distinct from '" ~ duckdb_library_version() ~ "')").rows[0][0] > 0 -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(registry) }}
+{%- endmacro %}
+
+{#- The version of the DuckDB library this build runs on ('' on other engines). Each line's
+    fingerprint (line_fingerprint, by which duplicates are found) is DuckDB's hash(), which other
+    versions compute differently (duckdb/duckdb#17596), so each registered file records the
+    version that fingerprinted its lines (int_input_files.read_with_duckdb) and a build on
+    another one reads every file again (daily_registry). -#}
+{% macro duckdb_library_version() -%}
+    {%- if not execute or target.type != 'duckdb' -%}{{ return('') }}{%- endif -%}
+    {{ return(run_query("select library_version from pragma_version()").rows[0][0]) }}
 {%- endmacro %}
 
 {#- What decides a stored line's verdict besides its file, as a hash: the code of the staging

@@ -8,7 +8,8 @@
     mid-build is left for the next build. Registered
     files are never updated here; the guard check_input_files stops a build when one has
     changed, and --full-refresh rebuilds this table from the files read then. Each row also
-    records the rules the file's lines were judged under (input_rules_fingerprint). No rows for a
+    records the rules the file's lines were judged under (input_rules_fingerprint) and the DuckDB
+    version that fingerprinted them (duckdb_library_version). No rows for a
     table input (var orders_table) or on Spark. -#}
 
 with
@@ -54,7 +55,8 @@ final as (
         file_stats.modified_at,
         cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as first_read_in_run,
         {{ run_started_timestamp() }} as first_read_at,
-        cast('{{ input_rules_fingerprint() }}' as {{ dbt.type_string() }}) as read_with_rules
+        cast('{{ input_rules_fingerprint() }}' as {{ dbt.type_string() }}) as read_with_rules,
+        cast('{{ duckdb_library_version() }}' as {{ dbt.type_string() }}) as read_with_duckdb
     from read_files
     -- a file read but gone before it is registered keeps null stats: the not_null tests stop the build
     left join file_stats

@@ -724,6 +724,40 @@ def test_a_build_under_other_input_rules_reads_every_file_again(demo, tmp_path):
     assert daily.query(staged) == [(str(days / "day_4.csv"),)]
 
 
+def test_lines_fingerprinted_by_another_duckdb_are_judged_again(demo, tmp_path):
+    """A line's fingerprint (line_fingerprint, by which duplicates are found) is DuckDB's hash(),
+    which other DuckDB versions compute differently (duckdb/duckdb#17596: 1.2.2 and 1.3.0 differ).
+    Here day_1 is stored as another DuckDB would have left it (each fingerprint changed, the
+    registry naming that version), then day_2 arrives repeating a day_1 line: the build reads
+    every file again, as from scratch, so day_2's copy is the duplicate (before, both lines were
+    valid: no stored fingerprint matched the new line's); the build after it is daily again."""
+    days = tmp_path / "days"
+    days.mkdir()
+    glob = demo_vars(days / "day_*.parquet")
+    pq.write_table(demo.slice(0, 1000), days / "day_1.parquet")
+    first = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    with duckdb.connect(str(first.db)) as con:
+        con.execute("update int_order_lines_validated set line_fingerprint = xor(line_fingerprint, 1)")
+        columns = [row[0] for row in con.execute("describe int_input_files").fetchall()]
+        if "read_with_duckdb" in columns:
+            con.execute("update int_input_files set read_with_duckdb = '1.2.2'")
+    pq.write_table(pa.concat_tables([demo.slice(9, 1), demo.slice(1000, 1000)]), days / "day_2.parquet")
+    daily = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    scratch = run_dbt(tmp_path / "scratch", *FEATURES, vars=glob)
+    assert daily.query("select rejection_reason from int_order_lines_validated "
+                       "where source_file like '%day_2.parquet' and source_line_number = 1") \
+        == [("duplicate line",)]
+    assert daily.query(VALIDATED) == scratch.query(VALIDATED)
+    assert daily.query(FEATURED) == scratch.query(FEATURED)
+    staged = "select distinct source_file from staging.stg_canonical__order_lines order by 1"
+    assert daily.query(staged) == [(str(days / f"day_{n}.parquet"),) for n in (1, 2)]
+    version = duckdb.connect().execute("select library_version from pragma_version()").fetchone()[0]
+    assert daily.query("select distinct read_with_duckdb from int_input_files") == [(version,)]
+    pq.write_table(demo.slice(2000), days / "day_3.parquet")
+    after = run_dbt(tmp_path / "daily", *FEATURES, vars=glob)
+    assert after.query(staged) == [(str(days / "day_3.parquet"),)]
+
+
 def test_revenue_reconciliation_fails_on_a_wrong_sum(demo, tmp_path):
     """assert_customer_revenue_reconciles checks the customers summed in the latest build against
     their lines, and dim_customers against the sums: a sum or a customer's spending off by one
