@@ -199,13 +199,8 @@
 {% macro orders_csv_fields() -%}
     {%- if not execute -%}{{ return({'names': [], 'spare': []}) }}{%- endif -%}
     {%- set dialect = orders_csv_dialect() -%}
-    {%- set files = orders_read_path().sql -%}
-    {%- set probe = [] -%}
-    {%- for i in range(1, 501) -%}{%- do probe.append("'c" ~ i ~ "': 'varchar'") -%}{%- endfor -%}
-    {%- set header = run_query("select * from read_csv(" ~ files ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", strict_mode = false, columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
     {%- set names = [] -%}
-    {%- for raw in (header.rows[0] if header.rows else []) if raw is not none -%}
-        {%- set value = raw | string -%}
+    {%- for value in csv_header(orders_read_path().sql, dialect) -%}
         {%- if '\x00' in value or '\ufffd' in value -%}
             {{ exceptions.raise_compiler_error("orders file '" ~ orders_path() ~ "' does not read as " ~ dialect.encoding ~ " text (its header holds NUL or undecodable characters): set var orders_encoding (utf-8, utf-16, latin-1, windows-1252, ...)") }}
         {%- endif -%}
@@ -215,6 +210,37 @@
     {%- set spare = [] -%}
     {%- for i in range(1, names | length + 17) -%}{%- do spare.append('segmentation_spare_field_' ~ i) -%}{%- endfor -%}
     {{ return({'names': names, 'spare': spare}) }}
+{%- endmacro %}
+
+{#- The first line of `files` (a DuckDB path or list; of a glob, its first file) as the text of
+    each field, up to 500; empty when there is no line. -#}
+{% macro csv_header(files, dialect) -%}
+    {%- set probe = [] -%}
+    {%- for i in range(1, 501) -%}{%- do probe.append("'c" ~ i ~ "': 'varchar'") -%}{%- endfor -%}
+    {%- set header = run_query("select * from read_csv(" ~ files ~ ", " ~ duckdb_read_csv_options(dialect) ~ ", strict_mode = false, columns = {" ~ probe | join(', ') ~ "}) limit 1") -%}
+    {{ return((header.rows[0] if header.rows else []) | reject('none') | map('string') | list) }}
+{%- endmacro %}
+
+{#- The CSV files of a glob are read column by column under the first file's header: stop,
+    naming the file and both headers, when another file's header differs (its values would be
+    read under the wrong names). An empty file has no header and no lines: it is left alone. -#}
+{% macro assert_csv_headers_agree(read_path, dialect) -%}
+    {%- if read_path.one_file -%}{{ return(none) }}{%- endif -%}
+    {%- set files = run_query("select filename from read_blob(" ~ read_path.sql ~ ")").columns[0].values() -%}
+    {%- set copies = read_path.get('copies', {}) -%}
+    {%- set state = {} -%}
+    {%- for file in files -%}
+        {%- set header = csv_header(sql_string(duckdb_glob_literal(file)), dialect) -%}
+        {%- if header and 'first' not in state -%}
+            {%- do state.update({'first': file, 'header': header}) -%}
+        {%- elif header and header != state.header -%}
+            {%- set delimiter = dialect.delimiter -%}
+            {{ exceptions.raise_compiler_error("orders file '" ~ copies.get(file, file) ~ "' has another header than '"
+                ~ copies.get(state.first, state.first) ~ "', the first file var orders_path matches: "
+                ~ header | join(delimiter) ~ " instead of " ~ state.header | join(delimiter)
+                ~ ". The files are read column by column in the first file's order, so this file's values would be read under other names: write every file with the same columns in the same order.") }}
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {#- A quote that is opened and never closed makes the reader take the rest of the file as one
@@ -405,6 +431,7 @@
             {%- endif -%}
         {%- endif -%}
         {%- do assert_csv_quotes_pair(read_path.sql, dialect) -%}
+        {%- do assert_csv_headers_agree(read_path, dialect) -%}
         {%- do assert_csv_lines_parse(read_path.sql, dialect) -%}
     {%- endif -%}
 {%- endmacro %}

@@ -187,6 +187,27 @@ def test_a_glob_in_windows_1252_keeps_its_files_order(demo, tmp_path):
         == [("Zoë’s", str(tmp_path / "orders_2.csv"), len(rows) - half + 1)]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "windows-1252"])
+def test_a_csv_whose_header_differs_from_the_first_files_stops_the_build(demo, tmp_path, encoding):
+    """The CSV files of a glob are read column by column under the first file's header. A later
+    file with its columns in another order (here quantity and returned_quantity swapped, in 20
+    lines among 4,000: too few for the rejected-share gate) had its values read under the wrong
+    names, and the build passed. Such a file stops the build before anything is read, in one line
+    naming it (not its UTF-8 copy), the first file and both headers."""
+    rows = text_rows(demo)
+    (tmp_path / "orders_1.csv").write_bytes(csv_text(rows[20:]).encode(encoding))
+    swapped = [row[:4] + [row[6], row[5], row[4]] for row in rows[:20]]
+    other = HEADER[:4] + ["returned_quantity", "unit_price", "quantity"]
+    (tmp_path / "orders_2.csv").write_bytes(
+        csv_text(swapped).replace(",".join(HEADER), ",".join(other), 1).encode(encoding))
+    run = run_dbt(tmp_path / "build", *VALIDATE, check=False,
+                  vars=demo_vars(tmp_path / "orders_*.csv", orders_encoding=encoding))
+    fails_with_one_line(run, f"orders file '{tmp_path / 'orders_2.csv'}' has another header than "
+                             f"'{tmp_path / 'orders_1.csv'}', the first file var orders_path matches: "
+                             f"{','.join(other)} instead of {','.join(HEADER)}")
+    assert "utf8" not in run.output.split("has another header")[0][-300:]
+
+
 def test_a_byte_the_encoding_does_not_define_stops_with_its_line(demo, tmp_path):
     text = csv_text(text_rows(demo)[:20]).encode("cp1252")
     lines = text.split(b"\n")
