@@ -363,9 +363,9 @@
             {%- do run_query('set spark.sql.csv.parser.columnPruning.enabled = false') -%}
             {%- do run_query('drop table if exists ' ~ table) -%}
             {%- do run_query('create table ' ~ table ~ ' using csv options (' ~ options ~ ", header 'false')") -%}
-            {%- set header = run_query('select * from ' ~ table ~ ' limit 1') -%}
+            {%- set header = spark_csv_header(table, read_path, dialect) -%}
             {%- set fields = [] -%}
-            {%- for raw in (header.rows[0] if header.rows else []) -%}
+            {%- for raw in header -%}
                 {%- set name = (raw | string | replace('\ufeff', '')) if raw is not none else '' -%}
                 {%- set name = name if name and name not in fields else 'column' ~ loop.index -%}
                 {%- do fields.append(name) -%}
@@ -381,6 +381,32 @@
     {%- else -%}
         parquet.`{{ read_path.path }}`
     {%- endif -%}
+{%- endmacro %}
+
+{#- The header of a CSV input read by Spark as `table` (every line a row, header 'false'), as
+    field values. A glob or directory of files is read under one schema, by position, as DuckDB
+    does: the first line of each file (multiLine reads a file in one task, in order) must be the
+    first file's, else the build stops naming the file and both headers (assert_csv_headers_agree). -#}
+{% macro spark_csv_header(table, read_path, dialect) -%}
+    {%- if read_path.one_file -%}
+        {%- set rows = run_query('select * from ' ~ table ~ ' limit 1').rows -%}
+        {{ return(rows[0] | list if rows else []) }}
+    {%- endif -%}
+    {%- set firsts = run_query("select * from (select *, row_number() over (partition by segmentation_file order by segmentation_id) as segmentation_n"
+        ~ " from (select input_file_name() as segmentation_file, monotonically_increasing_id() as segmentation_id, * from " ~ table ~ "))"
+        ~ " where segmentation_n = 1 order by segmentation_file").rows -%}
+    {%- if not firsts -%}{{ return([]) }}{%- endif -%}
+    {%- set headers = [] -%}
+    {%- for row in firsts -%}
+        {%- set values = row[2:-1] | list -%}
+        {%- do headers.append((spark_file_name(row[0]), values, values | reject('none') | map('string') | map('replace', '\ufeff', '') | list)) -%}
+    {%- endfor -%}
+    {%- for file, values, shown in headers[1:] if shown != headers[0][2] -%}
+        {{ exceptions.raise_compiler_error("orders file '" ~ file ~ "' has another header than '" ~ headers[0][0]
+            ~ "', the first file var orders_path matches: " ~ shown | join(dialect.delimiter) ~ " instead of " ~ headers[0][2] | join(dialect.delimiter)
+            ~ ". The files are read column by column in the first file's order, so this file's values would be read under other names: write every file with the same columns in the same order.") }}
+    {%- endfor -%}
+    {{ return(headers[0][1]) }}
 {%- endmacro %}
 
 {#- Spark's count of a malformed line's fields: its raw text split at each delimiter outside

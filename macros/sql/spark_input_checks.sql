@@ -8,9 +8,10 @@
     {{ return("'" ~ (value | string | replace('\\', '\\\\') | replace("'", "\\'")) ~ "'") }}
 {%- endmacro %}
 
-{#- A file as Spark names it (file:/abs/path), without the scheme of the local file system. -#}
+{#- A file as Spark names it (file:/abs/path, or file:///abs/path from input_file_name()),
+    without the scheme of the local file system. -#}
 {% macro spark_file_name(uri) -%}
-    {{ return(uri[5:] if uri.startswith('file:/') else uri) }}
+    {{ return(modules.re.sub('^file:/+', '/', uri)) }}
 {%- endmacro %}
 
 {#- A path with every glob character escaped by a backslash: Hadoop's glob then matches it

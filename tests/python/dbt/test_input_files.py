@@ -354,6 +354,24 @@ def test_spark_names_the_parquet_file_whose_types_differ(demo, tmp_path):
 
 
 @pytest.mark.spark
+def test_spark_stops_on_a_csv_whose_header_differs_from_the_first_files(demo, tmp_path):
+    """Spark reads a glob of CSV files under one schema, by position, as DuckDB does: a later file
+    with quantity and returned_quantity swapped stops the build, naming it and both headers."""
+    from conftest import run_dbt_spark
+
+    rows = text_rows(demo)
+    (tmp_path / "orders_1.csv").write_text(csv_text(rows[20:]))
+    other = HEADER[:4] + ["returned_quantity", "unit_price", "quantity"]
+    swapped = [row[:4] + [row[6], row[5], row[4]] for row in rows[:20]]
+    (tmp_path / "orders_2.csv").write_text(csv_text(swapped).replace(",".join(HEADER), ",".join(other), 1))
+    run = run_dbt_spark(tmp_path / "build", *STAGE_ONLY, vars=demo_vars(tmp_path / "orders_*.csv"),
+                        check=False)
+    spark_fails_with_one_line(run, f"orders file '{tmp_path / 'orders_2.csv'}' has another header than "
+                                   f"'{tmp_path / 'orders_1.csv'}', the first file var orders_path matches: "
+                                   f"{','.join(other)} instead of {','.join(HEADER)}")
+
+
+@pytest.mark.spark
 @pytest.mark.parametrize("line", ['U1,C00000001,2025-06-01 10:00:00,"P_X,2,5.00,0',
                                   'U2,C00000001,2025-06-01 10:00:00,P_X,2,5.00,"0'])
 def test_spark_stops_on_an_unterminated_quote(demo, tmp_path, line):
