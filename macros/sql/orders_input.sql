@@ -223,7 +223,8 @@
 
 {#- The CSV files of a glob are read column by column under the first file's header: stop,
     naming the file and both headers, when another file's header differs (its values would be
-    read under the wrong names). An empty file has no header and no lines: it is left alone. -#}
+    read under the wrong names). Names are compared as staging finds columns, ignoring case and
+    surrounding blanks. An empty file has no header and no lines: it is left alone. -#}
 {% macro assert_csv_headers_agree(read_path, dialect) -%}
     {%- if read_path.one_file -%}{{ return(none) }}{%- endif -%}
     {%- set files = run_query("select filename from read_blob(" ~ read_path.sql ~ ")").columns[0].values() -%}
@@ -233,7 +234,7 @@
         {%- set header = csv_header(sql_string(duckdb_glob_literal(file)), dialect) -%}
         {%- if header and 'first' not in state -%}
             {%- do state.update({'first': file, 'header': header}) -%}
-        {%- elif header and header != state.header -%}
+        {%- elif header and header | map('trim') | map('lower') | list != state.header | map('trim') | map('lower') | list -%}
             {%- set delimiter = dialect.delimiter -%}
             {{ exceptions.raise_compiler_error("orders file '" ~ copies.get(file, file) ~ "' has another header than '"
                 ~ copies.get(state.first, state.first) ~ "', the first file var orders_path matches: "
@@ -401,7 +402,7 @@
         {%- set values = row[2:-1] | list -%}
         {%- do headers.append((spark_file_name(row[0]), values, values | reject('none') | map('string') | map('replace', '\ufeff', '') | list)) -%}
     {%- endfor -%}
-    {%- for file, values, shown in headers[1:] if shown != headers[0][2] -%}
+    {%- for file, values, shown in headers[1:] if shown | map('trim') | map('lower') | list != headers[0][2] | map('trim') | map('lower') | list -%}
         {{ exceptions.raise_compiler_error("orders file '" ~ file ~ "' has another header than '" ~ headers[0][0]
             ~ "', the first file var orders_path matches: " ~ shown | join(dialect.delimiter) ~ " instead of " ~ headers[0][2] | join(dialect.delimiter)
             ~ ". The files are read column by column in the first file's order, so this file's values would be read under other names: write every file with the same columns in the same order.") }}
