@@ -23,18 +23,19 @@
         'broken': rejected_share_limit('max_rejected_line_share', 0.05),
         'guest': rejected_share_limit('max_missing_customer_share', 0.5),
     } -%}
-    {#- One pass over the lines: each reason's count and its first file in input order (files in
-        name order; source_file is null for a table input). The top reason's first line is looked
-        up only when the gate fails (rejected_share_message). -#}
+    {#- The lines counted (DuckDB keeps the count: no scan), then each rejection reason's count
+        and its first file in input order (files in name order; source_file is null for a table
+        input), over the rejected lines only: the valid ones, nearly all, are not grouped (at 10M
+        customers 1.5 s for the group by over every line, against none). The top reason's first
+        line is looked up only when the gate fails (rejected_share_message). -#}
     {%- set counted = run_query(
         "select rejection_reason, count(*) as line_count, min(source_file) as first_file from "
-        ~ validated ~ " group by rejection_reason") -%}
-    {%- set total = namespace(lines=0, broken=0, guest=0) -%}
+        ~ validated ~ " where rejection_reason is not null group by rejection_reason") -%}
+    {%- set total = namespace(lines=run_query("select count(*) from " ~ validated).columns[0].values()[0] | int, broken=0, guest=0) -%}
     {%- set broken_reasons = [] -%}
     {%- set guest_reasons = [] -%}
     {%- for row in counted.rows -%}
         {%- set lines = row[1] | int -%}
-        {%- set total.lines = total.lines + lines -%}
         {%- if row[0] == 'missing customer_id' -%}
             {%- set total.guest = total.guest + lines -%}
             {%- do guest_reasons.append((lines, row[0], row[2])) -%}
