@@ -9,8 +9,8 @@
     files are never updated here; the guard check_input_files stops a build when one has
     changed, and --full-refresh rebuilds this table from the files read then. Each row also
     records the rules the file's lines were judged under (input_rules_fingerprint) and the DuckDB
-    version that fingerprinted them (duckdb_library_version). No rows for a
-    table input (var orders_table) or on Spark. -#}
+    version that fingerprinted them (duckdb_library_version). No rows for a table input (var
+    orders_table) or on Spark. -#}
 
 with
 

@@ -2,10 +2,10 @@
     stored validated lines once, before validation replaces some of them: every stored line that
     passed the line checks (line_rejection_reason null) of the customers the build touches
     (int_touched_customers), with its stored verdict, and the lines come due (rejected as in the
-    future, whose time has come: validation judges them as new lines). Validation judges again only lines among
-    these (the lines of the touched orders, fingerprints and (customer, product)s all belong to
-    touched customers), and the customers' sums add these up with the build's new verdicts
-    instead of searching the stored lines again (valid_lines_to_sum).
+    future, whose time has come: validation judges them as new lines). Validation judges again
+    only lines among these (the lines of the touched orders, fingerprints and (customer,
+    product)s all belong to touched customers), and the customers' sums add these up with the
+    build's new verdicts instead of searching the stored lines again (valid_lines_to_sum).
 
     Empty when the build is not a daily one (validation reads every line then), and on Spark.
     The stored lines are found without ref(): validation, downstream of this model, writes them. -#}
