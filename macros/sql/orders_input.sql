@@ -235,13 +235,19 @@
         {%- if header and 'first' not in state -%}
             {%- do state.update({'first': file, 'header': header}) -%}
         {%- elif header and header | map('trim') | map('lower') | list != state.header | map('trim') | map('lower') | list -%}
-            {%- set delimiter = dialect.delimiter -%}
-            {{ exceptions.raise_compiler_error("orders file '" ~ copies.get(file, file) ~ "' has another header than '"
-                ~ copies.get(state.first, state.first) ~ "', the first file var orders_path matches: "
-                ~ header | join(delimiter) ~ " instead of " ~ state.header | join(delimiter)
-                ~ ". The files are read column by column in the first file's order, so this file's values would be read under other names: write every file with the same columns in the same order.") }}
+            {{ exceptions.raise_compiler_error(csv_header_mismatch(copies.get(file, file), header,
+                copies.get(state.first, state.first), state.header, dialect)) }}
         {%- endif -%}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The one line that stops a build when a CSV file's header (`header`, its fields) is not the
+    first file's (assert_csv_headers_agree on DuckDB, spark_csv_header on Spark). -#}
+{% macro csv_header_mismatch(file, header, first_file, first_header, dialect) -%}
+    {{ return("orders file '" ~ file ~ "' has another header than '" ~ first_file
+        ~ "', the first file var orders_path matches: " ~ header | join(dialect.delimiter) ~ " instead of "
+        ~ first_header | join(dialect.delimiter)
+        ~ ". The files are read column by column in the first file's order, so this file's values would be read under other names: write every file with the same columns in the same order.") }}
 {%- endmacro %}
 
 {#- A quote that is opened and never closed makes the reader take the rest of the file as one
@@ -403,9 +409,7 @@
         {%- do headers.append((spark_file_name(row[0]), values, values | reject('none') | map('string') | map('replace', '\ufeff', '') | list)) -%}
     {%- endfor -%}
     {%- for file, values, shown in headers[1:] if shown | map('trim') | map('lower') | list != headers[0][2] | map('trim') | map('lower') | list -%}
-        {{ exceptions.raise_compiler_error("orders file '" ~ file ~ "' has another header than '" ~ headers[0][0]
-            ~ "', the first file var orders_path matches: " ~ shown | join(dialect.delimiter) ~ " instead of " ~ headers[0][2] | join(dialect.delimiter)
-            ~ ". The files are read column by column in the first file's order, so this file's values would be read under other names: write every file with the same columns in the same order.") }}
+        {{ exceptions.raise_compiler_error(csv_header_mismatch(file, shown, headers[0][0], headers[0][2], dialect)) }}
     {%- endfor -%}
     {{ return(headers[0][1]) }}
 {%- endmacro %}
